@@ -1,0 +1,205 @@
+"""AIWIN ECG challenge file formats: MAT records, label CSVs and answer files.
+
+Record: MAT file with variable ``ecgdata``, float array (12, 5000) in mV at 500 Hz,
+leads I, II, III, aVR, aVL, aVF, V1-V6.
+Task 1 labels: ``trainreference.csv`` with header ``name,tag`` (0 normal, 1 abnormal).
+Task 2 labels: ``trainreference.csv`` without header, lines ``NAME,l1[,l2...]``, ids 1-12.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+
+from .atomic import atomic_write
+
+LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+FS = 500
+N_SAMPLES = 5000
+MAT_KEY = "ecgdata"
+CLASS_NAMES = (
+    "normal",
+    "sinus bradycardia",
+    "sinus tachycardia",
+    "sinus arrhythmia",
+    "atrial fibrillation",
+    "premature ventricular contraction",
+    "premature atrial contraction",
+    "first-degree AV block",
+    "complete right bundle branch block",
+    "T-wave change",
+    "ST change",
+    "other",
+)
+N_CLASSES = len(CLASS_NAMES)
+NORMAL_ID = 1
+
+
+class BadInputError(ValueError):
+    """A file that does not follow the AIWIN format; the message names file and problem."""
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One validated 12-lead ECG: ``signal`` is float32 (12, n) in mV."""
+
+    name: str
+    signal: np.ndarray
+    fs: int = FS
+
+
+def validate_signal(signal: np.ndarray, path: str | Path, n_samples: int = N_SAMPLES) -> np.ndarray:
+    """Return ``signal`` as float32 (12, n_samples) or raise :class:`BadInputError`."""
+    arr = np.asarray(signal)
+    if arr.dtype.kind not in "fiu" or arr.dtype == bool:
+        raise BadInputError(path, f"'{MAT_KEY}' has non-numeric dtype {arr.dtype}")
+    arr = np.squeeze(arr) if arr.ndim > 2 else arr
+    expected = (len(LEADS), n_samples)
+    if arr.shape != expected:
+        hint = " (looks transposed: expected leads first)" if arr.shape == expected[::-1] else ""
+        raise BadInputError(path, f"'{MAT_KEY}' has shape {arr.shape}, expected {expected}{hint}")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad_leads = [LEADS[i] for i in np.flatnonzero(~finite.all(axis=1))]
+        n_bad = int((~finite).sum())
+        raise BadInputError(path, f"{n_bad} NaN/inf values in leads {', '.join(bad_leads)}")
+    return arr.astype(np.float32, copy=False)
+
+
+def read_record(path: str | Path) -> Record:
+    """Read and validate one AIWIN MAT record."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise BadInputError(path, "file is empty")
+    try:
+        mat = scipy.io.loadmat(path)
+    except Exception as exc:  # scipy raises ValueError, TypeError, OSError... on corrupt files
+        raise BadInputError(path, f"not a readable MAT file ({type(exc).__name__}: {exc})") from exc
+    if MAT_KEY not in mat:
+        found = ", ".join(k for k in mat if not k.startswith("__")) or "none"
+        raise BadInputError(path, f"no variable '{MAT_KEY}' (variables found: {found})")
+    return Record(path.stem, validate_signal(mat[MAT_KEY], path))
+
+
+def write_record(path: str | Path, signal: np.ndarray) -> None:
+    """Write ``signal`` (12, 5000) mV as an AIWIN MAT record, atomically."""
+    arr = validate_signal(signal, path)
+    buf = io.BytesIO()
+    scipy.io.savemat(buf, {MAT_KEY: arr.astype(np.float64)})
+    with atomic_write(path, "wb") as fh:
+        fh.write(buf.getvalue())
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    if not path.is_file():
+        raise BadInputError(path, "file not found")
+    text = path.read_text(encoding="utf-8-sig")
+    rows = [[c.strip() for c in row] for row in csv.reader(text.splitlines())]
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        raise BadInputError(path, "label file is empty")
+    return rows
+
+
+def detect_task(path: str | Path) -> int:
+    """Return 1 if the label file has the task-1 header ``name,tag``, else 2."""
+    first = _read_rows(Path(path))[0]
+    return 1 if [c.lower() for c in first[:2]] == ["name", "tag"] else 2
+
+
+def _check_unique(path: Path, names: Sequence[str]) -> None:
+    seen: set[str] = set()
+    dups = sorted({n for n in names if n in seen or seen.add(n)})
+    if dups:
+        raise BadInputError(path, f"duplicate record names: {', '.join(dups[:10])}")
+
+
+def read_labels_task1(path: str | Path) -> dict[str, int]:
+    """Read a task-1 ``trainreference.csv`` (header ``name,tag``) into {name: 0|1}."""
+    path = Path(path)
+    rows = _read_rows(path)
+    if [c.lower() for c in rows[0]] != ["name", "tag"]:
+        raise BadInputError(path, f"expected header 'name,tag', found {','.join(rows[0])!r}")
+    for lineno, row in enumerate(rows[1:], start=2):
+        if len(row) != 2 or not row[0]:
+            raise BadInputError(path, f"line {lineno}: expected 'name,tag', found {row}")
+        if row[1] not in ("0", "1"):
+            raise BadInputError(path, f"line {lineno}: tag must be 0 or 1, found {row[1]!r}")
+    names = [r[0] for r in rows[1:]]
+    _check_unique(path, names)
+    labels = {r[0]: int(r[1]) for r in rows[1:]}
+    if not labels:
+        raise BadInputError(path, "label file has a header but no records")
+    return labels
+
+
+def read_labels_task2(path: str | Path) -> dict[str, list[int]]:
+    """Read a task-2 ``trainreference.csv`` (no header) into {name: sorted label ids}."""
+    path = Path(path)
+    rows = _read_rows(path)
+    if [c.lower() for c in rows[0][:2]] == ["name", "tag"]:
+        raise BadInputError(path, "has the task-1 header 'name,tag'; task-2 files have no header")
+    labels: dict[str, list[int]] = {}
+    for lineno, row in enumerate(rows, start=1):
+        cells = [c for c in row if c]
+        if len(cells) < 2 or not row[0]:
+            raise BadInputError(path, f"line {lineno}: expected 'NAME,l1[,l2...]', found {row}")
+        try:
+            ids = [int(c) for c in cells[1:]]
+        except ValueError:
+            raise BadInputError(
+                path, f"line {lineno}: label ids must be integers, found {row[1:]}"
+            ) from None
+        out_of_range = [i for i in ids if not 1 <= i <= N_CLASSES]
+        if out_of_range:
+            raise BadInputError(
+                path, f"line {lineno}: label ids must be 1-{N_CLASSES}, found {out_of_range}"
+            )
+        labels.setdefault(row[0], sorted(set(ids)))
+    _check_unique(path, [r[0] for r in rows])
+    return labels
+
+
+def read_labels(path: str | Path, task: int) -> dict[str, int] | dict[str, list[int]]:
+    """Read the label file of ``task`` (1 or 2)."""
+    if task == 1:
+        return read_labels_task1(path)
+    if task == 2:
+        return read_labels_task2(path)
+    raise ValueError(f"task must be 1 or 2, got {task!r}")
+
+
+def labels_to_multihot(ids: Iterable[int]) -> np.ndarray:
+    """Label ids 1-12 to a float32 multi-hot vector of length 12."""
+    vec = np.zeros(N_CLASSES, dtype=np.float32)
+    vec[[i - 1 for i in ids]] = 1.0
+    return vec
+
+
+def write_labels(path: str | Path, labels: Mapping[str, int | Sequence[int]], task: int) -> None:
+    """Write labels in the task's ``trainreference.csv`` / ``answer.csv`` format, atomically.
+
+    Task 1: header ``name,tag``; task 2: no header, ``NAME,l1[,l2...]``.
+    """
+    with atomic_write(path, "w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        if task == 1:
+            writer.writerow(["name", "tag"])
+            writer.writerows([name, int(tag)] for name, tag in labels.items())
+        elif task == 2:
+            writer.writerows([name, *sorted(ids)] for name, ids in labels.items())
+        else:
+            raise ValueError(f"task must be 1 or 2, got {task!r}")
