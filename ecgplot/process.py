@@ -1,0 +1,265 @@
+"""Render an AIWIN dataset folder to PNG images, with k-fold splits and example renders.
+
+Input ``DATA/``: ``trainreference.csv`` + ``train/*.mat`` and optionally ``val/`` or
+``test/`` (unlabelled). Output ``OUT/``::
+
+    images/{split}/NAME.png    plot images (RenderConfig)
+    stft/{split}/NAME.png      STFT images, when enabled
+    folds.csv                  name,fold for the labelled training records
+    render.yaml                the render settings the images were made with
+    examples.png               a few renders with their labels, to look at
+    bad_records.csv            records skipped with --skip-bad, and why
+    process.log
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from .aiwin import CLASS_NAMES, BadInputError, detect_task, read_labels, read_record
+from .atomic import atomic_write, atomic_write_bytes
+from .config import dump_yaml, load_yaml, to_dict
+from .render import RenderConfig, render_plot, render_stft
+from .splits import assign_folds
+
+log = logging.getLogger(__name__)
+
+LABEL_FILE = "trainreference.csv"
+SPLITS = ("train", "val", "test")
+N_EXAMPLES = 6
+
+
+@dataclass
+class ProcessResult:
+    """What a run did; ``bad`` maps record path to the problem found."""
+
+    task: int
+    n_rendered: int = 0
+    n_up_to_date: int = 0
+    bad: dict[str, str] = field(default_factory=dict)
+    folds: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Job:
+    src: Path
+    plot: Path
+    stft: Path | None
+
+
+def encode_png(img: np.ndarray) -> bytes:
+    """PNG bytes of a uint8 image (fast compression: the images are regenerated data)."""
+    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def _render_job(job: _Job, cfg: RenderConfig) -> str | None:
+    """Render one record; returns the problem text for a bad record, else None."""
+    try:
+        record = read_record(job.src)
+    except BadInputError as exc:
+        return exc.problem
+    atomic_write_bytes(job.plot, encode_png(render_plot(record.signal, cfg)))
+    if job.stft is not None:
+        atomic_write_bytes(job.stft, encode_png(render_stft(record.signal, cfg)))
+    return None
+
+
+def _worker_init() -> None:
+    cv2.setNumThreads(1)
+
+
+def _render_star(args: tuple[_Job, RenderConfig]) -> str | None:
+    return _render_job(*args)
+
+
+def _is_fresh(job: _Job) -> bool:
+    outs = [job.plot] + ([job.stft] if job.stft else [])
+    src_mtime = job.src.stat().st_mtime
+    return all(p.is_file() and p.stat().st_mtime >= src_mtime for p in outs)
+
+
+def check_labels(
+    label_file: Path, labels: Mapping[str, object], names: Sequence[str], skip_bad: bool
+) -> dict[str, str]:
+    """Cross-check label names and record files; returns {record: problem} when skipping."""
+    on_disk = set(names)
+    unknown = sorted(set(labels) - on_disk)
+    if unknown:
+        raise BadInputError(
+            label_file,
+            f"{len(unknown)} labelled records lack a MAT file in train/: {', '.join(unknown[:10])}",
+        )
+    unlabelled = sorted(on_disk - set(labels))
+    if unlabelled and not skip_bad:
+        raise BadInputError(
+            label_file,
+            f"{len(unlabelled)} records in train/ have no label: {', '.join(unlabelled[:10])} "
+            "(use --skip-bad to skip them)",
+        )
+    return {name: "no label in trainreference.csv" for name in unlabelled}
+
+
+def process_dataset(
+    data: str | Path,
+    out: str | Path,
+    cfg: RenderConfig,
+    task: int | None = None,
+    stft: bool = False,
+    workers: int | None = None,
+    skip_bad: bool = False,
+    n_folds: int = 5,
+    seed: int = 42,
+) -> ProcessResult:
+    """Render every record of ``data`` into ``out`` (see the module docstring)."""
+    data, out = Path(data), Path(out)
+    label_file = data / LABEL_FILE
+    train_dir = data / "train"
+    if not train_dir.is_dir():
+        raise BadInputError(data, "no train/ folder of MAT records")
+    task = task or detect_task(label_file)
+    if detect_task(label_file) != task:
+        raise BadInputError(label_file, f"does not look like a task-{task} label file")
+    labels = read_labels(label_file, task)
+    train_names = sorted(p.stem for p in train_dir.glob("*.mat"))
+    result = ProcessResult(task=task)
+    skipped = check_labels(label_file, labels, train_names, skip_bad)
+    for name, problem in skipped.items():
+        result.bad[str(train_dir / f"{name}.mat")] = problem
+
+    render_file = out / "render.yaml"
+    settings = {"render": to_dict(cfg), "stft": stft}
+    config_same = render_file.is_file() and load_yaml(render_file) == settings
+    if render_file.is_file() and not config_same:
+        log.info("render settings changed since the last run: re-rendering everything")
+
+    jobs: list[_Job] = []
+    for split in SPLITS:
+        split_dir = data / split
+        if not split_dir.is_dir():
+            continue
+        for src in sorted(split_dir.glob("*.mat")):
+            if split == "train" and src.stem in skipped:
+                continue
+            plot = out / "images" / split / f"{src.stem}.png"
+            stft_png = out / "stft" / split / f"{src.stem}.png" if stft else None
+            jobs.append(_Job(src, plot, stft_png))
+    todo = [j for j in jobs if not (config_same and _is_fresh(j))]
+    result.n_up_to_date = len(jobs) - len(todo)
+    log.info("%d records, %d up to date, %d to render", len(jobs), result.n_up_to_date, len(todo))
+
+    workers = workers or min(len(os.sched_getaffinity(0)), 8)
+    problems = _run_jobs(todo, cfg, workers)
+    for job, problem in zip(todo, problems):
+        if problem is None:
+            result.n_rendered += 1
+            continue
+        if not skip_bad:
+            raise BadInputError(job.src, problem)
+        result.bad[str(job.src)] = problem
+        log.warning("skipped %s: %s", job.src, problem)
+
+    bad_names = {Path(p).stem for p in result.bad if Path(p).parent == train_dir}
+    good = {n: labels[n] for n in labels if n not in bad_names}
+    result.folds = assign_folds(good, task, n_folds, seed)
+    _write_folds(out / "folds.csv", result.folds)
+    if result.bad:
+        _write_bad(out / "bad_records.csv", result.bad)
+    with atomic_write(render_file) as fh:
+        fh.write(dump_yaml(settings))
+    save_examples(out / "examples.png", out / "images" / "train", good, task, stft)
+    log.info(
+        "rendered %d, up to date %d, bad %d; %d-fold splits in %s",
+        result.n_rendered,
+        result.n_up_to_date,
+        len(result.bad),
+        n_folds,
+        out / "folds.csv",
+    )
+    return result
+
+
+def _run_jobs(jobs: list[_Job], cfg: RenderConfig, workers: int) -> list[str | None]:
+    args = [(j, cfg) for j in jobs]
+    bar = dict(total=len(jobs), desc="render", unit="rec", disable=None)
+    if workers <= 1 or len(jobs) < 2 * workers:
+        _worker_init()
+        return [_render_job(j, cfg) for j in tqdm(jobs, **bar)]
+    chunk = max(1, min(32, len(jobs) // (workers * 4)))
+    with ProcessPoolExecutor(workers, initializer=_worker_init) as pool:
+        return list(tqdm(pool.map(_render_star, args, chunksize=chunk), **bar))
+
+
+def _write_folds(path: Path, folds: Mapping[str, int]) -> None:
+    with atomic_write(path, newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["name", "fold"])
+        writer.writerows(sorted(folds.items()))
+
+
+def _write_bad(path: Path, bad: Mapping[str, str]) -> None:
+    with atomic_write(path, newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["path", "problem"])
+        writer.writerows(sorted(bad.items()))
+
+
+def read_folds(path: str | Path) -> dict[str, int]:
+    """Read ``folds.csv`` written by :func:`process_dataset`."""
+    with open(path, newline="") as fh:
+        return {row["name"]: int(row["fold"]) for row in csv.DictReader(fh)}
+
+
+def describe_labels(value: int | Sequence[int], task: int) -> str:
+    """Human-readable labels: task 1 normal/abnormal, task 2 class names."""
+    if task == 1:
+        return "abnormal" if value else "normal"
+    return ", ".join(CLASS_NAMES[i - 1] for i in value)
+
+
+def save_examples(
+    path: Path, image_dir: Path, labels: Mapping[str, object], task: int, stft: bool
+) -> None:
+    """A PNG montage of the first few training renders titled with name and labels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n in sorted(labels) if (image_dir / f"{n}.png").is_file()][:N_EXAMPLES]
+    if not names:
+        return
+    cols = 2 if stft else 3
+    rows = (len(names) + cols - 1) // cols if not stft else len(names[:3])
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.5 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    if stft:
+        stft_dir = image_dir.parent.parent / "stft" / image_dir.name
+        for r, name in enumerate(names[:rows]):
+            for c, folder in enumerate((image_dir, stft_dir)):
+                axes[r, c].imshow(cv2.imread(str(folder / f"{name}.png"), 0), cmap="gray")
+                kind = "plot" if c == 0 else "STFT"
+                title = f"{name} ({kind}): {describe_labels(labels[name], task)}"
+                axes[r, c].set_title(title, fontsize=8)
+    else:
+        for ax, name in zip(axes.flat, names):
+            ax.imshow(cv2.imread(str(image_dir / f"{name}.png"), 0), cmap="gray", vmin=0, vmax=255)
+            ax.set_title(f"{name}: {describe_labels(labels[name], task)}", fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
