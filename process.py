@@ -44,12 +44,21 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def main() -> int:
-    args = parse_args()
+def render_config(args: argparse.Namespace) -> RenderConfig:
+    """The YAML's ``render`` section, then command-line options, then ``--set`` pairs."""
     render = load_yaml(args.config).get("render", {}) if args.config else {}
     cli = {"layout": args.layout, "size": args.size, "grid": args.grid or None}
     render.update({k: v for k, v in cli.items() if v is not None})
-    cfg = from_dict(RenderConfig, apply_overrides(render, args.set), "render.")
+    return from_dict(RenderConfig, apply_overrides(render, args.set), "render.")
+
+
+def main() -> int:
+    args = parse_args()
+    try:
+        cfg = render_config(args)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     setup_logging(args.out / "process.log")
     try:
         result = process_dataset(

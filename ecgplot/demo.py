@@ -20,6 +20,7 @@ from tqdm import tqdm
 from .aiwin import FS, N_SAMPLES, write_labels, write_record
 from .atomic import atomic_write
 from .physionet import task1_tag
+from .signal import rr_intervals
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +31,44 @@ DEMO_CLASSES: dict[int, tuple[tuple[float, float], tuple[float, float]]] = {
     3: ((110, 150), (0.5, 2)),
     4: ((62, 85), (6, 9)),
 }
+SINUS_ARRHYTHMIA_RR_RANGE_S = 0.12  # RR variation that defines sinus arrhythmia
+MAX_TRIES = 20
 README = """SYNTHETIC ECG data made by ecgplot.demo (neurokit2 ECGSYN 12-lead simulation).
 Not real patients; labels follow from the simulation parameters (heart rate, variability).
 Use for demonstrating and testing the pipeline only.
 """
 
 
+def matches_label(signal: np.ndarray, label: int) -> bool:
+    """Whether lead II's measured rhythm fits the class (the simulator does not always)."""
+    rr = rr_intervals(signal[1], FS)
+    if len(rr) < 3:
+        return False
+    hr, rr_range = 60 / np.median(rr), np.ptp(rr)
+    if label == 2:
+        return hr < 58
+    if label == 3:
+        return hr > 102
+    regular = rr_range < SINUS_ARRHYTHMIA_RR_RANGE_S
+    return 62 <= hr <= 98 and (regular if label == 1 else not regular)
+
+
 def simulate_record(label: int, seed: int) -> np.ndarray:
-    """One synthetic (12, 5000) mV record of class ``label`` (1, 2, 3 or 4)."""
+    """One synthetic (12, 5000) mV record of class ``label`` (1, 2, 3 or 4).
+
+    Draws are repeated until the R peaks measured in lead II confirm the class.
+    """
+    rng = np.random.default_rng(seed)
+    for _ in range(MAX_TRIES):
+        signal = _simulate(label, rng)
+        if matches_label(signal, label):
+            return signal
+    raise RuntimeError(f"no simulation matched class {label} in {MAX_TRIES} tries (seed {seed})")
+
+
+def _simulate(label: int, rng: np.random.Generator) -> np.ndarray:
     import neurokit2 as nk
 
-    rng = np.random.default_rng(seed)
     (hr_lo, hr_hi), (sd_lo, sd_hi) = DEMO_CLASSES[label]
     df = nk.ecg_simulate(
         duration=N_SAMPLES / FS,
@@ -49,7 +77,7 @@ def simulate_record(label: int, seed: int) -> np.ndarray:
         heart_rate=rng.uniform(hr_lo, hr_hi),
         heart_rate_std=rng.uniform(sd_lo, sd_hi),
         noise=rng.uniform(0.0, 0.03),
-        random_state=seed,
+        random_state=int(rng.integers(2**31)),
     )
     sig = df.to_numpy().T[:, :N_SAMPLES].astype(np.float32)
     t = np.arange(sig.shape[1]) / FS

@@ -66,7 +66,7 @@ SCP_TO_CLASS: dict[str, int] = {
     "STE_": 11,
     "NST_": 11,
 }
-SCP_ISCHEMIA_PREFIX = "ISC_"
+SCP_ISCHEMIA_PREFIX = "ISC"  # ISC_, ISCAL, ISCAN, ISCAS, ISCIL, ISCIN, ISCLA
 
 
 def finalize_labels(classes: Iterable[int], normal: bool) -> list[int]:
@@ -87,8 +87,9 @@ def snomed_to_classes(codes: Iterable[str]) -> list[int]:
 def scp_to_classes(scp_codes: dict[str, float], diagnostic_or_rhythm: set[str]) -> list[int]:
     """Map PTB-XL SCP statements to AIWIN class ids (sorted, maybe empty).
 
-    NORM alone gives class 1; SR is ignored; other diagnostic or rhythm statements give 12;
-    form-only statements without a mapping are ignored.
+    NORM alone gives class 1; SR is ignored; the ischemia statements (ISC_, ISCAL, ...) give
+    11; other diagnostic or rhythm statements give 12; unmapped form-only statements
+    (e.g. ABQRS, LVOLT) are ignored.
     """
     classes = []
     for code in scp_codes:

@@ -49,3 +49,18 @@ def bandpass(
         return signal
     sos = _butter_sos(float(fs), highpass or None, lowpass or None)
     return scipy.signal.sosfiltfilt(sos, signal, axis=-1).astype(signal.dtype, copy=False)
+
+
+def rr_intervals(lead: np.ndarray, fs: float) -> np.ndarray:
+    """RR intervals (s) from R peaks found by neurokit2 in one lead (empty if < 2 peaks)."""
+    import neurokit2 as nk
+
+    cleaned = nk.ecg_clean(np.asarray(lead, dtype=np.float64), sampling_rate=fs)
+    _, info = nk.ecg_peaks(cleaned, sampling_rate=fs)
+    return np.diff(np.asarray(info["ECG_R_Peaks"])) / fs
+
+
+def heart_rate(lead: np.ndarray, fs: float) -> float:
+    """Heart rate (bpm) from the median RR interval; NaN when fewer than 2 beats."""
+    rr = rr_intervals(lead, fs)
+    return float(60.0 / np.median(rr)) if len(rr) else float("nan")

@@ -1,0 +1,108 @@
+"""Renderer speed: OpenCV fast path vs matplotlib reference, and process.py wall time.
+
+Imports the real records of ../shared/data into a temporary AIWIN folder, then, in one
+run on the same records: ms per record of both renderers drawing the same prepared
+(filtered) signals in the same layout, and their ratio (also with the shared filter time
+added to both), the fast path end to end over all records, and the wall time of
+``process.py`` over all records with and without STFT images. Last line: JSON.
+
+    python benchmarks/render.py [--shared ../shared/data] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ecgplot.aiwin import read_record  # noqa: E402
+from ecgplot.physionet import import_physionet  # noqa: E402
+from ecgplot.render import (  # noqa: E402
+    RenderConfig,
+    draw_plot,
+    draw_plot_reference,
+    prepare_signal,
+    render_plot,
+)
+
+
+def ms_per_record(fn, signals, cfg) -> float:
+    fn(signals[0], cfg)  # warm-up (caches, fonts)
+    start = time.perf_counter()
+    for sig in signals:
+        fn(sig, cfg)
+    return (time.perf_counter() - start) * 1000 / len(signals)
+
+
+def process_wall(data: Path, out: Path, workers: int, extra: list[str]) -> float:
+    cmd = [
+        sys.executable,
+        str(ROOT / "process.py"),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+        *extra,
+    ]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--n-reference", type=int, default=40, help="records timed on both renderers")
+    args = p.parse_args()
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        import_physionet(args.shared, data, task=2)
+        signals = [read_record(m).signal for m in sorted((data / "train").glob("*.mat"))]
+        figures["records"] = len(signals)
+        subset = signals[:: max(1, len(signals) // args.n_reference)][: args.n_reference]
+        cfg = RenderConfig()
+        prep = ms_per_record(prepare_signal, subset, cfg)
+        figures["filter_ms"] = round(prep, 2)
+        print(f"signal preparation (band-pass, shared by both renderers): {prep:.2f} ms/rec")
+        for layout in ("rows12", "grid3x4"):
+            cfg = RenderConfig(layout=layout, grid=True)
+            prepared = [prepare_signal(sig, cfg) for sig in subset]
+            fast = ms_per_record(draw_plot, prepared, cfg)
+            ref = ms_per_record(draw_plot_reference, prepared, cfg)
+            figures[f"{layout}_fast_ms"] = round(fast, 2)
+            figures[f"{layout}_matplotlib_ms"] = round(ref, 1)
+            figures[f"{layout}_speedup"] = round(ref / fast, 1)
+            figures[f"{layout}_speedup_with_filter"] = round((ref + prep) / (fast + prep), 1)
+            print(
+                f"{layout:8s} draw: fast {fast:6.2f} ms/rec  matplotlib {ref:6.1f} ms/rec  "
+                f"ratio {ref / fast:5.1f}x  (with filter {(ref + prep) / (fast + prep):4.1f}x, "
+                f"{len(subset)} records)"
+            )
+        figures["fast_all_records_ms"] = round(
+            ms_per_record(render_plot, signals, RenderConfig()), 2
+        )
+        fast_all = figures["fast_all_records_ms"]
+        print(f"fast path (filter + draw) over all {len(signals)} records: {fast_all} ms/rec")
+        for name, extra in (("process_s", []), ("process_stft_s", ["--stft"])):
+            wall = process_wall(data, Path(tmp) / name, args.workers, extra)
+            figures[name] = round(wall, 2)
+            print(
+                f"process.py {' '.join(extra) or '(plot only)':12s} {len(signals)} records, "
+                f"{args.workers} workers: {wall:.2f} s wall"
+            )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""AIWIN record and label I/O: round trips and every kind of bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.io
+
+from ecgplot import aiwin
+from ecgplot.aiwin import BadInputError
+
+
+@pytest.fixture
+def signal() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.normal(0, 0.5, size=(12, 5000)).astype(np.float32)
+
+
+def test_record_round_trip(tmp_path, signal):
+    path = tmp_path / "A001.mat"
+    aiwin.write_record(path, signal)
+    rec = aiwin.read_record(path)
+    assert rec.name == "A001"
+    assert rec.signal.dtype == np.float32 and rec.signal.shape == (12, 5000)
+    np.testing.assert_allclose(rec.signal, signal, atol=1e-6)
+    assert list(tmp_path.iterdir()) == [path]  # no temp file left behind
+
+
+def _mat(tmp_path, **variables):
+    path = tmp_path / "bad.mat"
+    scipy.io.savemat(path, variables)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("variables", "problem"),
+    [
+        ({"val": np.zeros((12, 5000))}, "no variable 'ecgdata' (variables found: val)"),
+        ({"ecgdata": np.zeros((5000, 12))}, "looks transposed"),
+        ({"ecgdata": np.zeros((12, 4000))}, "shape (12, 4000), expected (12, 5000)"),
+        ({"ecgdata": np.zeros((8, 5000))}, "shape (8, 5000)"),
+        ({"ecgdata": np.array(["abc"])}, "non-numeric"),
+    ],
+)
+def test_bad_record_variables(tmp_path, variables, problem):
+    path = _mat(tmp_path, **variables)
+    with pytest.raises(BadInputError) as err:
+        aiwin.read_record(path)
+    assert str(path) in str(err.value)
+    assert problem in str(err.value)
+
+
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf])
+def test_non_finite_values_name_the_lead(tmp_path, signal, bad_value):
+    signal = signal.astype(np.float64)
+    signal[3, 100:103] = bad_value
+    path = _mat(tmp_path, ecgdata=signal)
+    with pytest.raises(BadInputError, match=r"3 NaN/inf values in leads aVR"):
+        aiwin.read_record(path)
+
+
+def test_empty_and_truncated_files(tmp_path, signal):
+    empty = tmp_path / "empty.mat"
+    empty.write_bytes(b"")
+    with pytest.raises(BadInputError, match="empty.mat: file is empty"):
+        aiwin.read_record(empty)
+    good = tmp_path / "good.mat"
+    aiwin.write_record(good, signal)
+    cut = tmp_path / "cut.mat"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(BadInputError, match="cut.mat: not a readable MAT file"):
+        aiwin.read_record(cut)
+    with pytest.raises(BadInputError, match="file not found"):
+        aiwin.read_record(tmp_path / "missing.mat")
+
+
+def test_write_record_refuses_bad_signal_and_keeps_old_file(tmp_path, signal):
+    path = tmp_path / "A.mat"
+    aiwin.write_record(path, signal)
+    before = path.read_bytes()
+    with pytest.raises(BadInputError, match="NaN"):
+        aiwin.write_record(path, np.full((12, 5000), np.nan))
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["A.mat"]
+
+
+def test_task1_labels(tmp_path):
+    path = tmp_path / "trainreference.csv"
+    path.write_text("name,tag\nA1,0\nA2,1\n")
+    assert aiwin.read_labels(path, 1) == {"A1": 0, "A2": 1}
+    assert aiwin.detect_task(path) == 1
+    out = tmp_path / "answer.csv"
+    aiwin.write_labels(out, {"A1": 0, "A2": 1}, task=1)
+    assert out.read_text() == "name,tag\nA1,0\nA2,1\n"
+
+
+def test_task2_labels(tmp_path):
+    path = tmp_path / "trainreference.csv"
+    path.write_text("B1,1\nB2,5,12\nB3,10,2,10\n")
+    assert aiwin.read_labels(path, 2) == {"B1": [1], "B2": [5, 12], "B3": [2, 10]}
+    assert aiwin.detect_task(path) == 2
+    out = tmp_path / "answer.csv"
+    aiwin.write_labels(out, aiwin.read_labels(path, 2), task=2)
+    assert out.read_text() == "B1,1\nB2,5,12\nB3,2,10\n"
+    np.testing.assert_array_equal(aiwin.labels_to_multihot([2, 10]).nonzero()[0], [1, 9])
+
+
+@pytest.mark.parametrize(
+    ("task", "text", "problem"),
+    [
+        (1, "", "label file is empty"),
+        (1, "A1,0\n", "expected header 'name,tag'"),
+        (1, "name,tag\n", "has a header but no records"),
+        (1, "name,tag\nA1,2\n", "line 2: tag must be 0 or 1"),
+        (1, "name,tag\nA1,0\nA1,1\n", "duplicate record names: A1"),
+        (1, "name,tag\nA1\n", "line 2: expected 'name,tag'"),
+        (2, "name,tag\nA1,0\n", "task-1 header"),
+        (2, "B1,13\n", "label ids must be 1-12, found [13]"),
+        (2, "B1,0\n", "label ids must be 1-12, found [0]"),
+        (2, "B1,x\n", "label ids must be integers"),
+        (2, "B1\n", "line 1: expected 'NAME,l1[,l2...]'"),
+        (2, "B1,1\nB2,3\nB1,4\n", "duplicate record names: B1"),
+    ],
+)
+def test_bad_label_files(tmp_path, task, text, problem):
+    path = tmp_path / "trainreference.csv"
+    path.write_text(text)
+    with pytest.raises(BadInputError) as err:
+        aiwin.read_labels(path, task)
+    assert str(path) in str(err.value)
+    assert problem in str(err.value)

@@ -1,0 +1,35 @@
+"""Config loading: YAML, key=value overrides, strict dataclass conversion."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecgplot.config import apply_overrides, dump_yaml, from_dict, load_yaml, to_dict
+from ecgplot.render import RenderConfig
+
+
+def test_overrides_and_nested_dataclasses(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("render:\n  layout: grid3x4\n  stft:\n    fmax_hz: 40\n")
+    cfg = apply_overrides(load_yaml(path), ["render.mm_per_mv=10", "render.stft.db_min=-90"])
+    render = from_dict(RenderConfig, cfg["render"])
+    assert render.layout == "grid3x4" and render.mm_per_mv == 10
+    assert render.stft.fmax_hz == 40 and render.stft.db_min == -90
+    assert from_dict(RenderConfig, load_yaml_text(tmp_path, dump_yaml(to_dict(render)))) == render
+
+
+def load_yaml_text(tmp_path, text):
+    path = tmp_path / "round.yaml"
+    path.write_text(text)
+    return load_yaml(path)
+
+
+def test_unknown_keys_and_bad_overrides_are_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown config keys: render.stft.fmax"):
+        from_dict(RenderConfig, {"stft": {"fmax": 3}}, "render.")
+    with pytest.raises(ValueError, match="not of the form key=value"):
+        apply_overrides({}, ["layout"])
+    path = tmp_path / "list.yaml"
+    path.write_text("- a\n- b\n")
+    with pytest.raises(ValueError, match="top level must be a mapping"):
+        load_yaml(path)

@@ -1,0 +1,133 @@
+"""Renderers: size, determinism, fixed physical scale, clipping, reference agreement, STFT."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from ecgplot import aiwin
+from ecgplot.render import (
+    LAYOUTS,
+    RenderConfig,
+    layout_panels,
+    render_plot,
+    render_plot_reference,
+    render_stft,
+)
+
+UNFILTERED = RenderConfig(highpass_hz=None)
+
+
+@pytest.fixture(scope="module")
+def real_signals(physionet_t2):
+    names = ["00008_hr", "A0689", "JS03291"]
+    return {n: aiwin.read_record(physionet_t2 / "train" / f"{n}.mat").signal for n in names}
+
+
+def _trace_y(img: np.ndarray, x: int, top: float, bottom: float) -> float:
+    """Darkness-weighted mean row of the trace in column ``x`` between two rows."""
+    rows = np.arange(int(top), int(bottom))
+    ink = 255.0 - img[rows, x]
+    return float((rows * ink).sum() / ink.sum())
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_size_dtype_and_determinism(real_signals, layout):
+    cfg = RenderConfig(layout=layout, grid=True, lead_labels=True)
+    sig = real_signals["00008_hr"]
+    img = render_plot(sig, cfg)
+    assert img.shape == (640, 640) and img.dtype == np.uint8
+    np.testing.assert_array_equal(img, render_plot(sig.copy(), cfg))
+    assert (img < 128).mean() > 0.005  # traces were drawn
+    assert not np.array_equal(img, render_plot(real_signals["A0689"], cfg))
+
+
+def test_layout_panels_cover_all_leads():
+    assert [p.lead for p in layout_panels("rows12", 640)] == list(range(12))
+    grid = layout_panels("grid3x4", 640)
+    assert len(grid) == 13 and sorted(p.lead for p in grid[:12]) == list(range(12))
+    # clinical columns: I,II,III | aVR,aVL,aVF | V1-V3 | V4-V6, then a lead-II rhythm strip
+    assert [grid[i].lead for i in (0, 3, 6, 9)] == [0, 3, 6, 9]
+    assert grid[12].lead == 1 and (grid[12].t0, grid[12].t1) == (0.0, 10.0)
+    with pytest.raises(ValueError, match="unknown layout"):
+        layout_panels("spiral", 640)
+
+
+def test_fixed_physical_scale():
+    """A +1 mV plateau moves the trace by exactly px_per_mv pixels, the same in every record."""
+    cfg = UNFILTERED
+    sig = np.zeros((12, 5000), np.float32)
+    sig[:, 2500:] = 1.0
+    img = render_plot(sig, cfg)
+    row_h = 640 / 12
+    base = _trace_y(img, 100, 0, row_h)  # lead I, before the step
+    high = _trace_y(img, 500, 0, row_h)  # lead I, after the step
+    assert abs((base - high) - cfg.px_per_mv) < 0.5
+    assert cfg.px_per_mv == pytest.approx(640 / 250 * 5)  # 2.56 px/mm x 5 mm/mV
+    # the median (0.5 mV) sits mid-panel
+    assert abs(base - (row_h / 2 + cfg.px_per_mv / 2)) < 1.0
+    # No per-record autoscaling: a 2x larger record draws a 2x larger deflection.
+    img2 = render_plot(2 * sig, cfg)
+    span2 = _trace_y(img2, 100, 0, row_h) - _trace_y(img2, 500, 0, row_h)
+    assert abs(span2 - 2 * cfg.px_per_mv) < 0.5
+
+
+def test_large_amplitudes_are_clipped_to_their_panel():
+    sig = np.zeros((12, 5000), np.float32)
+    sig[0, ::2] = 50.0  # 50 mV spikes in lead I only
+    img = render_plot(sig, UNFILTERED)
+    row_h = 640 / 12
+    ink = np.flatnonzero((img < 200).any(axis=1))
+    lead1 = ink[ink < row_h]
+    assert lead1.min() == 0  # clipped at the panel edge...
+    assert not np.any((ink > row_h) & (ink < row_h * 1.5 - 2))  # ...not drawn into lead II
+
+
+@pytest.mark.parametrize("layout", ["rows12", "grid3x4"])
+def test_fast_renderer_matches_matplotlib_reference(real_signals, layout):
+    cfg = RenderConfig(layout=layout, grid=True)
+    for sig in real_signals.values():
+        fast, ref = render_plot(sig, cfg), render_plot_reference(sig, cfg)
+        assert fast.shape == ref.shape
+        assert np.abs(fast.astype(int) - ref).mean() < 4
+        ink_f, ink_r = fast < 128, ref < 128
+        assert (ink_f & ink_r).sum() / (ink_f | ink_r).sum() > 0.6
+    # ...and the comparison can tell different records apart
+    other = render_plot_reference(real_signals["A0689"], cfg)
+    fast = render_plot(real_signals["JS03291"], cfg)
+    ink_f, ink_o = fast < 128, other < 128
+    assert (ink_f & ink_o).sum() / (ink_f | ink_o).sum() < 0.3
+
+
+def test_line_width_and_grid_options(real_signals):
+    sig = real_signals["JS03291"]
+    thin = render_plot(sig, RenderConfig())
+    thick = render_plot(sig, RenderConfig(line_width=3))
+    assert (thick < 128).sum() > 2 * (thin < 128).sum()
+    gridded = render_plot(np.zeros((12, 5000), np.float32), RenderConfig(grid=True))
+    plain = render_plot(np.zeros((12, 5000), np.float32), RenderConfig())
+    assert (gridded < 255).mean() > 0.3 > (plain < 255).mean()
+
+
+def test_stft_image_fixed_db_scale_and_frequency_axis():
+    cfg = RenderConfig()
+    t = np.arange(5000) / 500
+    sig = np.zeros((12, 5000), np.float32)
+    sig[0] = 0.5 * np.sin(2 * np.pi * 20 * t)  # 20 Hz in lead I
+    img = render_stft(sig, cfg)
+    assert img.shape == (640, 640) and img.dtype == np.uint8
+    tile = img[:160, :213]  # lead I: top-left of 4 rows x 3 columns
+    row = int(np.argmax(tile.mean(axis=1)))
+    freq = (1 - (row + 0.5) / 160) * cfg.stft.fmax_hz  # low frequencies at the bottom
+    assert abs(freq - 20) < 3
+    assert img[:160, 213:].max() == 0  # silent leads stay black
+    louder = render_stft(10 * sig, cfg)  # fixed dB range: 10x amplitude is brighter
+    assert louder[:160, :213].mean() > tile.mean() + 10
+
+
+def test_render_config_is_hashable_and_px_scale():
+    cfg = RenderConfig(size=320, mm_per_mv=10)
+    assert hash(cfg) == hash(dataclasses.replace(cfg))
+    assert cfg.px_per_s == pytest.approx(32.0) and cfg.px_per_mv == pytest.approx(12.8)
