@@ -203,3 +203,25 @@ def write_labels(path: str | Path, labels: Mapping[str, int | Sequence[int]], ta
             writer.writerows([name, *sorted(ids)] for name, ids in labels.items())
         else:
             raise ValueError(f"task must be 1 or 2, got {task!r}")
+
+
+def prob_columns(task: int) -> list[str]:
+    """Probability column names: task 1 ``p_normal,p_abnormal``; task 2 ``p1``..``p12``."""
+    return ["p_normal", "p_abnormal"] if task == 1 else [f"p{i}" for i in range(1, N_CLASSES + 1)]
+
+
+def write_probs(path: str | Path, names: Sequence[str], probs: np.ndarray, task: int) -> None:
+    """Write ``name`` + one probability column per class (for ensembling), atomically."""
+    with atomic_write(path, "w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["name", *prob_columns(task)])
+        writer.writerows([n, *(f"{p:.6f}" for p in row)] for n, row in zip(names, probs))
+
+
+def read_probs(path: str | Path, task: int) -> tuple[list[str], np.ndarray]:
+    """Read a file written by :func:`write_probs`."""
+    path = Path(path)
+    rows = _read_rows(path)
+    if rows[0] != ["name", *prob_columns(task)]:
+        raise BadInputError(path, f"expected header name,{','.join(prob_columns(task))}")
+    return [r[0] for r in rows[1:]], np.array([[float(x) for x in r[1:]] for r in rows[1:]])

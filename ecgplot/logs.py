@@ -13,6 +13,7 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
     """Send ``ecgplot`` logs to stderr and, when given, to ``log_file`` (appending)."""
     logger = logging.getLogger("ecgplot")
     logger.setLevel(level)
+    logger.propagate = False  # paddle configures the root logger too: no double lines
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()

@@ -1,0 +1,155 @@
+"""Paddle datasets over rendered PNGs or MAT records, with splits and image transforms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import albumentations as A
+import cv2
+import numpy as np
+import paddle
+
+from .aiwin import BadInputError, labels_to_multihot, read_labels, read_record
+from .augment import build_signal_augment
+from .experiment import ExperimentConfig, ImageAugConfig
+from .process import LABEL_FILE, read_folds
+from .render import render_plot, render_stft
+from .splits import assign_folds
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def build_image_augment(cfg: ImageAugConfig) -> A.Compose | None:
+    """albumentations for ECG plots: small shifts/scales, blur, contrast, erasing; no flips
+    or rotations, which would change what the leads mean."""
+    if not cfg.enabled:
+        return None
+    return A.Compose(
+        [
+            A.Affine(
+                translate_percent=(-cfg.shift, cfg.shift),
+                scale=(1 - cfg.scale, 1 + cfg.scale),
+                rotate=0,
+                fill=255,
+                p=0.5,
+            ),
+            A.GaussianBlur(blur_limit=(3, 3), p=cfg.blur_p),
+            A.RandomBrightnessContrast(0.15, 0.15, p=cfg.brightness_contrast_p),
+            A.CoarseDropout(
+                num_holes_range=(1, 3),
+                hole_height_range=(0.05, 0.2),
+                hole_width_range=(0.02, 0.08),
+                fill=255,
+                p=cfg.erase_p,
+            ),
+        ]
+    )
+
+
+def to_tensor(img: np.ndarray) -> np.ndarray:
+    """uint8 grayscale (H, W) to float32 (3, H, W) with ImageNet normalisation."""
+    x = img.astype(np.float32) / 255.0
+    return ((x[None] - IMAGENET_MEAN[:, None, None]) / IMAGENET_STD[:, None, None]).astype(
+        np.float32
+    )
+
+
+@dataclass(frozen=True)
+class Split:
+    """Record names of one train/validation split and their labels."""
+
+    train: list[str]
+    val: list[str]
+    labels: dict
+
+
+def load_split(cfg: ExperimentConfig, fold: int) -> Split:
+    """Names for training and validation fold ``fold``, from ``folds.csv`` when the data
+    were processed, else from the same stratified assignment computed here."""
+    labels = read_labels(Path(cfg.data.root) / LABEL_FILE, cfg.data.task)
+    folds_file = Path(cfg.data.processed or "") / "folds.csv"
+    if cfg.data.processed and folds_file.is_file():
+        folds = {n: f for n, f in read_folds(folds_file).items() if n in labels}
+    else:
+        folds = assign_folds(labels, cfg.data.task, cfg.data.n_folds, cfg.data.split_seed)
+    names = sorted(folds)
+    if cfg.data.limit:
+        names = names[: cfg.data.limit]
+    train = [n for n in names if folds[n] != fold]
+    val = [n for n in names if folds[n] == fold]
+    if not train or not val:
+        raise ValueError(f"fold {fold} leaves {len(train)} training and {len(val)} val records")
+    return Split(train, val, labels)
+
+
+class ECGImageDataset(paddle.io.Dataset):
+    """Plot image (+ STFT image) and target of each record.
+
+    Images come from ``process.py``'s PNGs (``data.source: png``) or are rendered from the
+    MAT record on the fly (``data.source: signal``, needed for signal augmentation).
+    Targets: task 1 int64 class, task 2 float32 multi-hot of the 12 classes.
+    """
+
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        names: list[str],
+        labels: dict | None,
+        train: bool,
+        record_dir: Path | None = None,
+        image_split: str = "train",
+    ):
+        self.cfg = cfg
+        self.names = list(names)
+        self.labels = labels
+        self.train = train
+        self.record_dir = record_dir or Path(cfg.data.root) / "train"
+        self.image_split = image_split
+        self.image_aug = build_image_augment(cfg.image_aug) if train else None
+        use_signal_aug = train and cfg.signal_aug.enabled
+        self.signal_aug = build_signal_augment(cfg.signal_aug) if use_signal_aug else None
+        self.rng = np.random.default_rng(cfg.train.seed)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def _png(self, kind: str, name: str) -> np.ndarray:
+        path = Path(self.cfg.data.processed) / kind / self.image_split / f"{name}.png"
+        img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if img is None:
+            raise BadInputError(path, "rendered image missing or unreadable (run process.py)")
+        size = self.cfg.render.size
+        if img.shape != (size, size):
+            img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+        return img
+
+    def images(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """uint8 plot image and STFT image (None unless ``data.stft``) of one record."""
+        if self.cfg.data.source == "png":
+            plot = self._png("images", name)
+            stft = self._png("stft", name) if self.cfg.data.stft else None
+            return plot, stft
+        signal = read_record(self.record_dir / f"{name}.mat").signal
+        if self.signal_aug is not None:
+            signal = self.signal_aug(signal, self.rng)
+        plot = render_plot(signal, self.cfg.render)
+        stft = render_stft(signal, self.cfg.render) if self.cfg.data.stft else None
+        return plot, stft
+
+    def target(self, name: str) -> np.ndarray:
+        value = self.labels[name]
+        if self.cfg.data.task == 1:
+            return np.array(value, dtype=np.int64)
+        return labels_to_multihot(value)
+
+    def __getitem__(self, index: int):
+        name = self.names[index]
+        plot, stft = self.images(name)
+        if self.image_aug is not None:
+            plot = self.image_aug(image=plot)["image"]
+        inputs = [to_tensor(plot)] + ([to_tensor(stft)] if stft is not None else [])
+        if self.labels is None:
+            return (*inputs,)
+        return (*inputs, self.target(name))

@@ -1,0 +1,147 @@
+"""Backbone factory, pretrained loading and the (optionally two-stream) classifier."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import paddle
+import paddle.nn as nn
+from paddle.vision.models import resnet
+
+from .experiment import ModelConfig
+from .pretrained import needs_stride_in_1x1, resolve_imagenet
+
+log = logging.getLogger(__name__)
+
+BACKBONES = {
+    "resnet18": (resnet.resnet18, 512),
+    "resnet34": (resnet.resnet34, 512),
+    "resnet50": (resnet.resnet50, 2048),
+    "resnet101": (resnet.resnet101, 2048),
+    "resnet152": (resnet.resnet152, 2048),
+}
+STAGES = ("stem", "layer1", "layer2", "layer3", "layer4")
+
+
+def build_backbone(arch: str) -> nn.Layer:
+    """A paddle.vision ResNet without its classifier: (N, 3, H, W) -> (N, C, 1, 1)."""
+    if arch not in BACKBONES:
+        raise ValueError(f"unknown model.arch {arch!r}; choose from {sorted(BACKBONES)}")
+    return BACKBONES[arch][0](num_classes=0)
+
+
+def use_stride_in_1x1(backbone: nn.Layer) -> None:
+    """ResNet v1 stride placement: stride 2 in the first 1x1 conv of stages 2-4."""
+    for layer in (backbone.layer2, backbone.layer3, backbone.layer4):
+        block = layer[0]
+        if not hasattr(block, "conv3"):
+            raise ValueError("v1 strides apply to bottleneck ResNets (50/101/152) only")
+        block.conv1._stride, block.conv2._stride = [2, 2], [1, 1]
+
+
+def load_backbone_weights(backbone: nn.Layer, path: str | Path) -> dict[str, list[str]]:
+    """Load a paddle.vision ResNet ``.pdparams`` into ``backbone``; the file's classifier
+    (``fc.*``) and any shape mismatch are skipped. Returns loaded/skipped/missing keys."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"pretrained weights {path} not found")
+    state = paddle.load(str(path))
+    own = backbone.state_dict()
+    loaded, skipped = {}, []
+    for key, value in state.items():
+        if key in own and list(value.shape) == list(own[key].shape):
+            loaded[key] = value
+        else:
+            skipped.append(key)
+    missing = sorted(set(own) - set(loaded))
+    backbone.set_state_dict(loaded)
+    log.info(
+        "pretrained %s: loaded %d tensors, skipped %d (%s), missing %d%s",
+        path,
+        len(loaded),
+        len(skipped),
+        ", ".join(skipped[:6]),
+        len(missing),
+        f" ({', '.join(missing[:6])})" if missing else "",
+    )
+    return {"loaded": sorted(loaded), "skipped": sorted(skipped), "missing": missing}
+
+
+class ECGClassifier(nn.Layer):
+    """ResNet on the plot image, optionally a second ResNet (or the same one) on the STFT
+    image with features fused by concatenation or sum, then dropout and a linear head."""
+
+    def __init__(self, cfg: ModelConfig, num_classes: int, two_stream: bool = False):
+        super().__init__()
+        self.cfg = cfg
+        self.backbone = build_backbone(cfg.arch)
+        self.stft_backbone = (
+            build_backbone(cfg.arch) if two_stream and not cfg.shared_backbone else None
+        )
+        self.two_stream = two_stream
+        if cfg.fusion not in ("concat", "sum"):
+            raise ValueError(f"model.fusion must be concat or sum, got {cfg.fusion!r}")
+        features = BACKBONES[cfg.arch][1]
+        fused = features * 2 if two_stream and cfg.fusion == "concat" else features
+        self.dropout = nn.Dropout(cfg.dropout) if cfg.dropout else None
+        self.head = nn.Linear(fused, num_classes)
+        self.load_report: dict[str, list[str]] = {}
+
+    def backbones(self) -> list[nn.Layer]:
+        return [b for b in (self.backbone, self.stft_backbone) if b is not None]
+
+    def frozen_layers(self) -> list[nn.Layer]:
+        """Backbone stages frozen by ``freeze_stages`` (stem, layer1, ... in order)."""
+        layers = []
+        for backbone in self.backbones():
+            for stage in STAGES[: self.cfg.freeze_stages]:
+                names = ("conv1", "bn1") if stage == "stem" else (stage,)
+                layers += [getattr(backbone, n) for n in names]
+        return layers
+
+    def freeze(self) -> None:
+        for layer in self.frozen_layers():
+            for p in layer.parameters():
+                p.stop_gradient = True
+
+    def train(self):
+        super().train()
+        for layer in self.frozen_layers():  # frozen BatchNorm keeps its running statistics
+            layer.eval()
+        if self.cfg.freeze_bn:
+            for backbone in self.backbones():
+                for layer in backbone.sublayers():
+                    if isinstance(layer, nn.BatchNorm2D):
+                        layer.eval()
+        return self
+
+    def forward(self, plot: paddle.Tensor, stft: paddle.Tensor | None = None) -> paddle.Tensor:
+        features = paddle.flatten(self.backbone(plot), 1)
+        if self.two_stream:
+            other = self.stft_backbone or self.backbone
+            stft_features = paddle.flatten(other(stft), 1)
+            if self.cfg.fusion == "concat":
+                features = paddle.concat([features, stft_features], axis=1)
+            else:
+                features = features + stft_features
+        if self.dropout is not None:
+            features = self.dropout(features)
+        return self.head(features)
+
+
+def build_model(cfg: ModelConfig, num_classes: int, two_stream: bool = False) -> ECGClassifier:
+    """Classifier with pretrained backbone(s) as configured and frozen stages applied."""
+    model = ECGClassifier(cfg, num_classes, two_stream)
+    if cfg.pretrained:
+        if cfg.pretrained == "imagenet":
+            path, v1 = resolve_imagenet(cfg.arch)
+        else:
+            path = Path(cfg.pretrained)
+            v1 = needs_stride_in_1x1(path)
+        for backbone in model.backbones():
+            if v1:
+                use_stride_in_1x1(backbone)
+            model.load_report = load_backbone_weights(backbone, path)
+    model.freeze()
+    return model

@@ -1,0 +1,352 @@
+"""Training engine: one fold or k folds, validation each epoch, checkpoints, resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import paddle
+from tqdm import tqdm
+
+from .aiwin import labels_to_multihot, read_probs, write_probs
+from .atomic import atomic_write
+from .config import dump_yaml, to_dict
+from .data import ECGImageDataset, load_split
+from .experiment import ExperimentConfig
+from .losses import build_loss
+from .metrics import default_monitor, task_metrics
+from .model import build_model
+from .plots import training_curves
+from .schedule import warmup_decay
+
+log = logging.getLogger(__name__)
+
+
+def select_device(name: str) -> str:
+    """``auto``: the GPU when Paddle sees one, else the CPU."""
+    has_gpu = paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    if name == "auto":
+        name = "gpu" if has_gpu else "cpu"
+    if name == "gpu" and not has_gpu:
+        raise RuntimeError("train.device is gpu but Paddle sees no GPU (CPU build installed?)")
+    rank = paddle.distributed.get_rank()
+    paddle.set_device(
+        f"gpu:{paddle.distributed.ParallelEnv().device_id}" if name == "gpu" else "cpu"
+    )
+    log.info("device %s (rank %d of %d)", paddle.device.get_device(), rank, world_size())
+    return name
+
+
+def configure_cpu(threads: int, onednn: bool) -> None:
+    """CPU math threads (0: all cores) and oneDNN kernels, set on purpose."""
+    n = threads or len(os.sched_getaffinity(0))
+    paddle.base.core.set_num_threads(n)
+    paddle.set_flags({"FLAGS_use_mkldnn": bool(onednn)})
+    log.info("CPU: %d threads, oneDNN %s", n, "on" if onednn else "off")
+
+
+def world_size() -> int:
+    return paddle.distributed.get_world_size()
+
+
+def is_main_process() -> bool:
+    return paddle.distributed.get_rank() == 0
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    paddle.seed(seed)
+
+
+def _worker_init(worker_id: int) -> None:
+    info = paddle.io.get_worker_info()
+    seed = (info.dataset.cfg.train.seed * 1000 + worker_id) % 2**31
+    info.dataset.rng = np.random.default_rng(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def make_loader(dataset: ECGImageDataset, batch_size: int, shuffle: bool, workers: int):
+    if shuffle and world_size() > 1:
+        sampler = paddle.io.DistributedBatchSampler(dataset, batch_size, shuffle=True)
+    else:
+        sampler = paddle.io.BatchSampler(dataset, shuffle=shuffle, batch_size=batch_size)
+    return paddle.io.DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        num_workers=workers,
+        worker_init_fn=_worker_init if workers else None,
+    )
+
+
+def probabilities(logits: paddle.Tensor, task: int) -> np.ndarray:
+    """Task 1: softmax over (normal, abnormal); task 2: independent sigmoids."""
+    act = (
+        paddle.nn.functional.softmax(logits, axis=1)
+        if task == 1
+        else paddle.nn.functional.sigmoid(logits)
+    )
+    return act.astype("float32").numpy()
+
+
+@paddle.no_grad()
+def predict_loader(model, loader, task: int, loss_fn=None, desc: str = "predict"):
+    """Probabilities (and mean loss when targets and ``loss_fn`` are given) over a loader."""
+    model.eval()
+    probs, losses, count = [], 0.0, 0
+    for batch in tqdm(loader, desc=desc, leave=False, disable=None):
+        inputs = batch[:-1] if loss_fn is not None else batch
+        logits = model(*inputs)
+        if loss_fn is not None:
+            losses += float(loss_fn(logits, batch[-1])) * len(logits)
+            count += len(logits)
+        probs.append(probabilities(logits, task))
+    return np.concatenate(probs), (losses / count if count else float("nan"))
+
+
+@dataclass
+class FoldResult:
+    fold: int
+    best_epoch: int
+    best: dict[str, float]
+    val_names: list[str] = field(default_factory=list)
+    val_probs: np.ndarray | None = None
+
+
+def _optimizer_state(opt_state: dict, model: paddle.nn.Layer, to_structured: bool) -> dict:
+    """Rename optimizer accumulators between Paddle's unique parameter names (which differ
+    between model instances) and the model's structured names (which do not)."""
+    pairs = [(p.name, k) for k, p in model.named_parameters()]
+    if not to_structured:
+        pairs = [(k, name) for name, k in pairs]
+    out = {}
+    for key, value in opt_state.items():
+        for old, new in pairs:
+            if key.startswith(old + "_"):
+                key = new + key[len(old) :]
+                break
+        out[key] = value
+    return out
+
+
+def _save_atomic(obj, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    paddle.save(obj, str(tmp))
+    os.replace(tmp, path)
+
+
+def _targets(names: list[str], labels: dict, task: int) -> np.ndarray:
+    if task == 1:
+        return np.array([labels[n] for n in names])
+    return np.stack([labels_to_multihot(labels[n]) for n in names])
+
+
+def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False) -> FoldResult:
+    """Train on every fold but ``fold``, validate on ``fold`` each epoch; write to ``out``."""
+    task, main = cfg.data.task, is_main_process()
+    split = load_split(cfg, fold)
+    train_ds = ECGImageDataset(cfg, split.train, split.labels, train=True)
+    val_ds = ECGImageDataset(cfg, split.val, split.labels, train=False)
+    train_loader = make_loader(train_ds, cfg.train.batch_size, True, cfg.data.num_workers)
+    val_loader = make_loader(val_ds, cfg.train.eval_batch_size, False, cfg.data.num_workers)
+    steps = len(train_loader)
+    if cfg.train.max_steps_per_epoch:
+        steps = min(steps, cfg.train.max_steps_per_epoch)
+    log.info(
+        "fold %d: %d train / %d val records, %d steps per epoch",
+        fold,
+        len(split.train),
+        len(split.val),
+        steps,
+    )
+
+    model = build_model(cfg.model, cfg.num_classes, two_stream=cfg.data.stft)
+    train_targets = _targets(split.train, split.labels, task)
+    loss_fn = build_loss(cfg.loss, task, train_targets)
+    o = cfg.optim
+    scheduler = warmup_decay(
+        o.lr,
+        int(round(o.warmup_epochs * steps)),
+        cfg.train.epochs * steps,
+        o.decay,
+        o.poly_power,
+        o.min_lr,
+    )
+    params = [p for p in model.parameters() if not p.stop_gradient]
+    clip = paddle.nn.ClipGradByGlobalNorm(o.grad_clip) if o.grad_clip else None
+    if o.name == "adamw":
+        opt = paddle.optimizer.AdamW(
+            scheduler, parameters=params, weight_decay=o.weight_decay, grad_clip=clip
+        )
+    elif o.name == "momentum":
+        opt = paddle.optimizer.Momentum(
+            scheduler, o.momentum, parameters=params, weight_decay=o.weight_decay, grad_clip=clip
+        )
+    else:
+        raise ValueError(f"optim.name must be adamw or momentum, got {o.name!r}")
+    use_amp = cfg.train.amp and paddle.device.get_device().startswith("gpu")
+    scaler = paddle.amp.GradScaler() if use_amp else None
+    net = paddle.DataParallel(model) if world_size() > 1 else model
+
+    monitor = cfg.train.monitor if cfg.train.monitor != "auto" else default_monitor(task)
+    state = {"epoch": 0, "best": -np.inf, "best_epoch": -1, "bad_epochs": 0, "history": []}
+    if resume and (out / "last.pdparams").is_file():
+        model.set_state_dict(paddle.load(str(out / "last.pdparams")))
+        opt_state = paddle.load(str(out / "last.pdopt"))
+        opt.set_state_dict(_optimizer_state(opt_state, model, to_structured=False))
+        state = json.loads((out / "state.json").read_text())
+        scheduler.last_epoch = state["epoch"] * steps - 1
+        scheduler.step()
+        log.info(
+            "resumed fold %d from epoch %d (best %s %.4f)",
+            fold,
+            state["epoch"],
+            monitor,
+            state["best"],
+        )
+    writer = _visualdl(out) if main else None
+    out.mkdir(parents=True, exist_ok=True)
+
+    for epoch in range(state["epoch"] + 1, cfg.train.epochs + 1):
+        net.train()
+        total, seen, start = 0.0, 0, time.perf_counter()
+        bar = tqdm(total=steps, desc=f"fold {fold} epoch {epoch}", leave=False, disable=None)
+        for step, batch in enumerate(train_loader):
+            if step >= steps:
+                break
+            *inputs, target = batch
+            with paddle.amp.auto_cast(enable=use_amp):
+                logits = net(*inputs)
+                loss = loss_fn(logits.astype("float32"), target)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                loss.backward()
+                opt.step()
+            opt.clear_grad()
+            scheduler.step()
+            total += float(loss) * len(target)
+            seen += len(target)
+            bar.update()
+            bar.set_postfix(loss=f"{total / seen:.4f}", lr=f"{opt.get_lr():.2e}")
+            if step % cfg.train.log_interval == 0:
+                log.debug("epoch %d step %d loss %.4f", epoch, step, float(loss))
+        bar.close()
+        images_per_s = seen / (time.perf_counter() - start)
+        probs, val_loss = predict_loader(model, val_loader, task, loss_fn, "validate")
+        metrics = task_metrics(task, probs, _targets(split.val, split.labels, task))
+        row = {
+            "epoch": epoch,
+            "train_loss": total / seen,
+            "val_loss": val_loss,
+            "lr": opt.get_lr(),
+            "images_per_s": images_per_s,
+            **metrics,
+        }
+        state["history"].append(row)
+        improved = metrics[monitor] > state["best"]
+        if improved:
+            state.update(best=metrics[monitor], best_epoch=epoch, bad_epochs=0)
+        else:
+            state["bad_epochs"] += 1
+        state["epoch"] = epoch
+        log.info(
+            "fold %d epoch %d: train loss %.4f, val loss %.4f, %s, %.2f img/s%s",
+            fold,
+            epoch,
+            row["train_loss"],
+            val_loss,
+            ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
+            images_per_s,
+            " (best)" if improved else "",
+        )
+        if main:
+            if improved:
+                _save_atomic(model.state_dict(), out / "best_model.pdparams")
+                write_probs(out / "val_probs.csv", split.val, probs, task)
+            _save_atomic(model.state_dict(), out / "last.pdparams")
+            opt_state = _optimizer_state(opt.state_dict(), model, to_structured=True)
+            _save_atomic(opt_state, out / "last.pdopt")
+            with atomic_write(out / "state.json") as fh:
+                json.dump(state, fh, indent=1)
+            _write_history(out / "metrics.csv", state["history"])
+            training_curves(out / "curves.png", state["history"], monitor)
+            if writer is not None:
+                for key, value in row.items():
+                    if key != "epoch":
+                        writer.add_scalar(tag=f"fold{fold}/{key}", step=epoch, value=value)
+        if cfg.train.early_stop and state["bad_epochs"] >= cfg.train.early_stop:
+            log.info("early stop: %s did not improve for %d epochs", monitor, state["bad_epochs"])
+            break
+    if writer is not None:
+        writer.close()
+    best = next(h for h in state["history"] if h["epoch"] == state["best_epoch"])
+    best_probs = None
+    if (out / "val_probs.csv").is_file():
+        _, best_probs = read_probs(out / "val_probs.csv", task)
+    return FoldResult(fold, state["best_epoch"], best, split.val, best_probs)
+
+
+def _visualdl(out: Path):
+    try:
+        from visualdl import LogWriter
+    except ImportError:
+        log.info("visualdl not installed: no VisualDL scalars")
+        return None
+    return LogWriter(logdir=str(out / "visualdl"))
+
+
+def _write_history(path: Path, history: list[dict]) -> None:
+    with atomic_write(path, newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(history[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def fit(cfg: ExperimentConfig, resume: bool = False) -> list[FoldResult]:
+    """Train as configured; ``data.fold: all`` trains every fold and writes out-of-fold
+    predictions (``oof_probs.csv``) and metrics. Returns each fold's result."""
+    run = cfg.run_dir
+    seed_everything(cfg.train.seed)
+    device = select_device(cfg.train.device)
+    if device == "cpu":
+        configure_cpu(cfg.train.cpu_threads, cfg.train.onednn)
+    if world_size() > 1:
+        paddle.distributed.init_parallel_env()
+    if is_main_process():
+        run.mkdir(parents=True, exist_ok=True)
+        with atomic_write(run / "config.yaml") as fh:
+            fh.write(dump_yaml(to_dict(cfg)))
+    if cfg.data.fold == "all":
+        folds = list(range(cfg.data.n_folds))
+    elif isinstance(cfg.data.fold, int) and 0 <= cfg.data.fold < cfg.data.n_folds:
+        folds = [cfg.data.fold]
+    else:
+        raise ValueError(f"data.fold must be 0..{cfg.data.n_folds - 1} or 'all'")
+    results = [train_fold(cfg, k, run / f"fold{k}", resume) for k in folds]
+    if is_main_process():
+        _write_summary(cfg, run, results)
+    return results
+
+
+def _write_summary(cfg: ExperimentConfig, run: Path, results: list[FoldResult]) -> None:
+    summary = {"folds": {r.fold: {"best_epoch": r.best_epoch, **r.best} for r in results}}
+    if len(results) > 1 and all(r.val_probs is not None for r in results):
+        names = [n for r in results for n in r.val_names]
+        probs = np.concatenate([r.val_probs for r in results])
+        write_probs(run / "oof_probs.csv", names, probs, cfg.data.task)
+        labels = load_split(cfg, results[0].fold).labels
+        summary["oof"] = task_metrics(cfg.data.task, probs, _targets(names, labels, cfg.data.task))
+        log.info("out-of-fold: %s", ", ".join(f"{k} {v:.4f}" for k, v in summary["oof"].items()))
+    with atomic_write(run / "summary.json") as fh:
+        json.dump(summary, fh, indent=2)

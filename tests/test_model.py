@@ -1,0 +1,67 @@
+"""Model building: pretrained loading from a file the test writes, heads, v1 strides."""
+
+from __future__ import annotations
+
+import numpy as np
+import paddle
+import pytest
+from paddle.vision.models import resnet50
+
+from ecgplot.experiment import ModelConfig
+from ecgplot.model import build_model, use_stride_in_1x1
+
+
+@pytest.fixture(scope="module")
+def imagenet_like_file(tmp_path_factory):
+    """A paddle.vision ResNet50 with a 1000-class head, saved as .pdparams."""
+    paddle.seed(7)
+    src = resnet50(num_classes=1000)
+    path = tmp_path_factory.mktemp("weights") / "resnet50_test.pdparams"
+    paddle.save(src.state_dict(), str(path))
+    return path, {k: v.numpy() for k, v in src.state_dict().items()}
+
+
+def test_pretrained_file_loads_every_backbone_key_and_skips_head(imagenet_like_file):
+    path, saved = imagenet_like_file
+    model = build_model(ModelConfig(pretrained=str(path)), num_classes=12)
+    report = model.load_report
+    backbone_keys = set(model.backbone.state_dict())
+    assert set(report["loaded"]) == backbone_keys and len(backbone_keys) == 265
+    assert report["skipped"] == ["fc.bias", "fc.weight"] and report["missing"] == []
+    for key, value in model.backbone.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), saved[key])
+    assert model.head.weight.shape == [2048, 12]
+    out = model(paddle.randn([2, 3, 64, 64]))
+    assert out.shape == [2, 12]
+
+
+def test_two_stream_and_frozen_stages(imagenet_like_file):
+    path, saved = imagenet_like_file
+    model = build_model(ModelConfig(pretrained=str(path), freeze_stages=2), 2, two_stream=True)
+    assert model.stft_backbone is not None
+    np.testing.assert_array_equal(model.stft_backbone.conv1.weight.numpy(), saved["conv1.weight"])
+    assert model.head.weight.shape == [4096, 2]  # concatenated features
+    assert model.backbone.layer1[0].conv1.weight.stop_gradient
+    assert not model.backbone.layer2[0].conv1.weight.stop_gradient
+    model.train()
+    assert not model.backbone.bn1.training and model.backbone.layer2.training  # frozen BN
+    out = model(paddle.randn([2, 3, 64, 64]), paddle.randn([2, 3, 64, 64]))
+    assert out.shape == [2, 2]
+    shared = build_model(
+        ModelConfig(pretrained=None, shared_backbone=True, fusion="sum"), 12, two_stream=True
+    )
+    assert shared.stft_backbone is None and shared.head.weight.shape == [2048, 12]
+
+
+def test_missing_pretrained_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothere.pdparams not found"):
+        build_model(ModelConfig(pretrained=str(tmp_path / "nothere.pdparams")), 12)
+
+
+def test_v1_stride_placement_keeps_shapes():
+    net = resnet50(num_classes=0)
+    x = paddle.randn([1, 3, 64, 64])
+    before = net(x).shape
+    use_stride_in_1x1(net)
+    assert net.layer3[0].conv1._stride == [2, 2] and net.layer3[0].conv2._stride == [1, 1]
+    assert net(x).shape == before

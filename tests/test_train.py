@@ -1,0 +1,164 @@
+"""Training on real records (tiny images, CPU): loss, schedule, checkpoints, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import paddle
+import pytest
+
+from ecgplot import aiwin
+from ecgplot.data import ECGImageDataset, load_split
+from ecgplot.experiment import load_experiment
+from ecgplot.model import build_model
+from ecgplot.schedule import lr_factor, warmup_decay
+from ecgplot.trainer import fit, make_loader, predict_loader
+
+from .conftest import ROOT
+
+
+def tiny_config(data: Path, out: Path, *extra: str):
+    """A small-CPU experiment shrunk to seconds: resnet18 at 64 px, no pretrained weights."""
+    return load_experiment(
+        ROOT / "configs" / "cpu_small_task2.yaml",
+        [
+            f"data.root={data}",
+            f"output_dir={out}",
+            "name=tiny",
+            "data.n_folds=4",
+            "render.size=64",
+            "model.arch=resnet18",
+            "model.pretrained=null",
+            "model.freeze_stages=0",
+            "optim.warmup_epochs=0",
+            "train.batch_size=8",
+            *extra,
+        ],
+    )
+
+
+def test_schedule_values():
+    # linear warmup over 10 steps, then cosine to min_lr at step 100
+    assert lr_factor(0, 10, 100, "cosine", 0.9, 0.0) == pytest.approx(0.1)
+    assert lr_factor(9, 10, 100, "cosine", 0.9, 0.0) == pytest.approx(1.0)  # warmup end
+    assert lr_factor(55, 10, 100, "cosine", 0.9, 0.0) == pytest.approx(0.5)
+    assert lr_factor(100, 10, 100, "cosine", 0.9, 0.01) == pytest.approx(0.01)  # decay end
+    assert lr_factor(55, 10, 100, "poly", 1.0, 0.0) == pytest.approx(0.5)
+    sched = warmup_decay(0.001, 10, 100, "cosine", min_lr=1e-5)
+    lrs = []
+    for _ in range(101):
+        lrs.append(sched.get_lr())
+        sched.step()
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert max(lrs) == pytest.approx(1e-3) and lrs[100] == pytest.approx(1e-5)
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:]))  # monotone decay after warmup
+
+
+def test_short_training_lowers_loss_and_reloads(small_t2, tmp_path):
+    cfg = tiny_config(small_t2, tmp_path, "train.epochs=4", "optim.lr=0.002")
+    (result,) = fit(cfg)
+    run = tmp_path / "tiny" / "fold0"
+    history = json.loads((run / "state.json").read_text())["history"]
+    losses = [h["train_loss"] for h in history]
+    assert len(losses) == 4 and losses[-1] < 0.7 * losses[0], losses
+    for name in ("best_model.pdparams", "last.pdparams", "curves.png", "metrics.csv"):
+        assert (run / name).is_file(), name
+    assert (tmp_path / "tiny" / "config.yaml").is_file()
+    assert list((run / "visualdl").iterdir())
+
+    # best_model reloads to the very probabilities saved for the validation fold
+    model = build_model(cfg.model, cfg.num_classes)
+    model.set_state_dict(paddle.load(str(run / "best_model.pdparams")))
+    split = load_split(cfg, 0)
+    loader = make_loader(ECGImageDataset(cfg, split.val, None, train=False), 8, False, 0)
+    probs, _ = predict_loader(model, loader, task=2)
+    names, saved = aiwin.read_probs(run / "val_probs.csv", 2)
+    assert names == split.val
+    np.testing.assert_allclose(probs, saved, atol=1e-5)
+    assert result.val_names == split.val
+
+
+def test_resume_continues_from_saved_epoch(small_t2, tmp_path):
+    fit(tiny_config(small_t2, tmp_path, "train.epochs=2", "train.max_steps_per_epoch=1"))
+    state_file = tmp_path / "tiny" / "fold0" / "state.json"
+    first = json.loads(state_file.read_text())
+    assert first["epoch"] == 2
+    fit(
+        tiny_config(small_t2, tmp_path, "train.epochs=3", "train.max_steps_per_epoch=1"),
+        resume=True,
+    )
+    resumed = json.loads(state_file.read_text())
+    assert resumed["epoch"] == 3 and len(resumed["history"]) == 3
+    assert resumed["history"][:2] == first["history"]  # earlier epochs kept, not redone
+
+
+def test_task1_kfold_writes_out_of_fold_predictions(physionet_t1, tmp_path):
+    from .conftest import make_subset
+
+    names = sorted(p.stem for p in (physionet_t1 / "train").glob("*.mat"))[::40]
+    data = make_subset(physionet_t1, tmp_path / "data", names, task=1)
+    cfg = tiny_config(
+        data,
+        tmp_path,
+        "data.task=1",
+        "loss.name=ce",
+        "loss.pos_weight=null",
+        "data.fold=all",
+        "data.n_folds=2",
+        "train.epochs=1",
+        "data.stft=true",
+        "model.shared_backbone=true",
+    )
+    results = fit(cfg)
+    assert [r.fold for r in results] == [0, 1]
+    oof_names, oof = aiwin.read_probs(tmp_path / "tiny" / "oof_probs.csv", 1)
+    assert sorted(oof_names) == names and oof.shape == (len(names), 2)
+    np.testing.assert_allclose(oof.sum(axis=1), 1.0, atol=1e-5)  # softmax for task 1
+    summary = json.loads((tmp_path / "tiny" / "summary.json").read_text())
+    assert set(summary["oof"]) == {"f1", "accuracy", "auc"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "task1_resnet50_640",
+        "task2_resnet50_640",
+        "task1_resnet50_640_stft",
+        "task2_resnet50_640_stft",
+    ],
+)
+def test_full_size_configs_run_a_step(name, small_t2, physionet_t1, tmp_path):
+    """Smoke: the 640 px ResNet50 configs train one step and validate on CPU."""
+    from ecgplot.process import process_dataset
+    from ecgplot.render import RenderConfig
+
+    from .conftest import make_subset
+
+    task = 1 if name.startswith("task1") else 2
+    src = physionet_t1 if task == 1 else small_t2
+    names = sorted(p.stem for p in (src / "train").glob("*.mat"))[:: 60 if task == 1 else 3][:8]
+    data = make_subset(src, tmp_path / "subset", names, task=task)
+    processed = tmp_path / "processed"
+    process_dataset(
+        data, processed, RenderConfig(), stft=name.endswith("stft"), workers=1, n_folds=4
+    )
+    cfg = load_experiment(
+        ROOT / "configs" / f"{name}.yaml",
+        [
+            f"data.root={data}",
+            f"data.processed={processed}",
+            f"output_dir={tmp_path}",
+            "data.num_workers=0",
+            "model.pretrained=null",
+            "train.epochs=1",
+            "train.batch_size=2",
+            "train.eval_batch_size=2",
+            "train.max_steps_per_epoch=1",
+        ],
+    )
+    assert cfg.render.size == 640 and cfg.model.arch == "resnet50"
+    (result,) = fit(cfg)
+    assert np.isfinite(result.best["train_loss"])
+    assert (tmp_path / name / "fold0" / "best_model.pdparams").is_file()
