@@ -87,6 +87,7 @@ class ECGClassifier(nn.Layer):
         self.dropout = nn.Dropout(cfg.dropout) if cfg.dropout else None
         self.head = nn.Linear(fused, num_classes)
         self.load_report: dict[str, list[str]] = {}
+        self.stride_in_1x1 = False  # ResNet v1 stride placement (converted Keras weights)
 
     def backbones(self) -> list[nn.Layer]:
         return [b for b in (self.backbone, self.stft_backbone) if b is not None]
@@ -130,9 +131,19 @@ class ECGClassifier(nn.Layer):
         return self.head(features)
 
 
-def build_model(cfg: ModelConfig, num_classes: int, two_stream: bool = False) -> ECGClassifier:
-    """Classifier with pretrained backbone(s) as configured and frozen stages applied."""
+def build_model(
+    cfg: ModelConfig, num_classes: int, two_stream: bool = False, stride_in_1x1: bool = False
+) -> ECGClassifier:
+    """Classifier with pretrained backbone(s) as configured and frozen stages applied.
+
+    ``stride_in_1x1`` rebuilds a model trained from v1-stride weights when no pretrained
+    file is loaded (inference from a checkpoint).
+    """
     model = ECGClassifier(cfg, num_classes, two_stream)
+    if stride_in_1x1 and not cfg.pretrained:
+        for backbone in model.backbones():
+            use_stride_in_1x1(backbone)
+        model.stride_in_1x1 = True
     if cfg.pretrained:
         if cfg.pretrained == "imagenet":
             path, v1 = resolve_imagenet(cfg.arch)
@@ -143,5 +154,6 @@ def build_model(cfg: ModelConfig, num_classes: int, two_stream: bool = False) ->
             if v1:
                 use_stride_in_1x1(backbone)
             model.load_report = load_backbone_weights(backbone, path)
+        model.stride_in_1x1 = v1
     model.freeze()
     return model

@@ -19,6 +19,7 @@ from .aiwin import labels_to_multihot, read_probs, write_probs
 from .atomic import atomic_write
 from .config import dump_yaml, to_dict
 from .data import ECGImageDataset, load_split
+from .decide import choose_thresholds
 from .experiment import ExperimentConfig
 from .losses import build_loss
 from .metrics import default_monitor, task_metrics
@@ -27,6 +28,9 @@ from .plots import training_curves
 from .schedule import warmup_decay
 
 log = logging.getLogger(__name__)
+
+MODEL_INFO_FILE = "model_info.json"  # how to rebuild the network (v1 strides, loaded keys)
+THRESHOLDS_FILE = "thresholds.json"  # decision thresholds chosen on held-out predictions
 
 
 def select_device(name: str) -> str:
@@ -214,6 +218,14 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
         )
     writer = _visualdl(out) if main else None
     out.mkdir(parents=True, exist_ok=True)
+    if main:
+        info = {
+            "stride_in_1x1": model.stride_in_1x1,
+            "pretrained": cfg.model.pretrained,
+            "load_report": model.load_report,
+        }
+        with atomic_write(out.parent / MODEL_INFO_FILE) as fh:
+            json.dump(info, fh, indent=1)
 
     for epoch in range(state["epoch"] + 1, cfg.train.epochs + 1):
         net.train()
@@ -340,13 +352,25 @@ def fit(cfg: ExperimentConfig, resume: bool = False) -> list[FoldResult]:
 
 
 def _write_summary(cfg: ExperimentConfig, run: Path, results: list[FoldResult]) -> None:
+    """summary.json, out-of-fold predictions (k-fold) and decision thresholds chosen on the
+    held-out predictions (out-of-fold, or the single validation fold)."""
+    task = cfg.data.task
     summary = {"folds": {r.fold: {"best_epoch": r.best_epoch, **r.best} for r in results}}
-    if len(results) > 1 and all(r.val_probs is not None for r in results):
-        names = [n for r in results for n in r.val_names]
-        probs = np.concatenate([r.val_probs for r in results])
-        write_probs(run / "oof_probs.csv", names, probs, cfg.data.task)
-        labels = load_split(cfg, results[0].fold).labels
-        summary["oof"] = task_metrics(cfg.data.task, probs, _targets(names, labels, cfg.data.task))
-        log.info("out-of-fold: %s", ", ".join(f"{k} {v:.4f}" for k, v in summary["oof"].items()))
+    held_out = [r for r in results if r.val_probs is not None]
+    if held_out:
+        names = [n for r in held_out for n in r.val_names]
+        probs = np.concatenate([r.val_probs for r in held_out])
+        y = _targets(names, load_split(cfg, held_out[0].fold).labels, task)
+        if len(results) > 1:
+            write_probs(run / "oof_probs.csv", names, probs, task)
+            summary["oof"] = task_metrics(task, probs, y)
+            log.info(
+                "out-of-fold: %s", ", ".join(f"{k} {v:.4f}" for k, v in summary["oof"].items())
+            )
+        y_multi = np.eye(2)[y] if task == 1 else y
+        thresholds = choose_thresholds(probs, y_multi)
+        source = "out-of-fold" if len(results) > 1 else f"validation fold {held_out[0].fold}"
+        with atomic_write(run / THRESHOLDS_FILE) as fh:
+            json.dump({"source": source, "thresholds": thresholds.tolist()}, fh, indent=1)
     with atomic_write(run / "summary.json") as fh:
         json.dump(summary, fh, indent=2)

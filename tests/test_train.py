@@ -32,6 +32,7 @@ def tiny_config(data: Path, out: Path, *extra: str):
             "model.arch=resnet18",
             "model.pretrained=null",
             "model.freeze_stages=0",
+            "model.freeze_bn=false",
             "optim.warmup_epochs=0",
             "train.batch_size=8",
             *extra,

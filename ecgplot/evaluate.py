@@ -1,0 +1,166 @@
+"""Score predictions against a labels CSV: metrics, bootstrap confidence intervals, plots."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import (  # noqa: E402
+    ConfusionMatrixDisplay,
+    PrecisionRecallDisplay,
+    RocCurveDisplay,
+    accuracy_score,
+    f1_score,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
+
+from .aiwin import CLASS_NAMES, BadInputError, labels_to_multihot  # noqa: E402
+
+
+def align(truth: dict, names: list[str], source: Path) -> list[str]:
+    """Names present in both; predictions of unknown records are an error."""
+    unknown = sorted(set(names) - set(truth))
+    if unknown:
+        raise BadInputError(source, f"records without a true label: {', '.join(unknown[:10])}")
+    missing = sorted(set(truth) - set(names))
+    if missing:
+        warnings.warn(f"{len(missing)} labelled records have no prediction", stacklevel=2)
+    return names
+
+
+def _safe_auc(y: np.ndarray, score: np.ndarray) -> float:
+    return float(roc_auc_score(y, score)) if 0 < y.sum() < len(y) else float("nan")
+
+
+def scores_task1(y: np.ndarray, pred: np.ndarray, p_abnormal: np.ndarray | None) -> dict:
+    out = {"f1": f1_score(y, pred, zero_division=0), "accuracy": accuracy_score(y, pred)}
+    if p_abnormal is not None:
+        out["auc"] = _safe_auc(y, p_abnormal)
+    return {k: float(v) for k, v in out.items()}
+
+
+def scores_task2(y: np.ndarray, pred: np.ndarray, probs: np.ndarray | None) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p, r, f, support = precision_recall_fscore_support(y, pred, zero_division=0)
+        out = {
+            "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
+            "micro_f1": float(f1_score(y, pred, average="micro", zero_division=0)),
+        }
+    per_class = {}
+    for c in range(y.shape[1]):
+        per_class[str(c + 1)] = {
+            "name": CLASS_NAMES[c],
+            "support": int(support[c]),
+            "precision": float(p[c]),
+            "recall": float(r[c]),
+            "f1": float(f[c]),
+            "auc": _safe_auc(y[:, c], probs[:, c]) if probs is not None else float("nan"),
+        }
+    if probs is not None:
+        aucs = [v["auc"] for v in per_class.values() if np.isfinite(v["auc"])]
+        out["macro_auc"] = float(np.mean(aucs)) if aucs else float("nan")
+    out["per_class"] = per_class
+    return out
+
+
+def bootstrap_ci(
+    fn, arrays: tuple[np.ndarray | None, ...], n: int = 1000, seed: int = 0, level: float = 0.95
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap interval of every scalar that ``fn(*arrays)`` returns."""
+    rng = np.random.default_rng(seed)
+    size = len(arrays[0])
+    samples: dict[str, list[float]] = {}
+    for _ in range(n):
+        idx = rng.integers(0, size, size)
+        result = fn(*(a[idx] if a is not None else None for a in arrays))
+        for k, v in result.items():
+            if isinstance(v, float):
+                samples.setdefault(k, []).append(v)
+    lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+    return {
+        k: (float(np.nanpercentile(v, lo)), float(np.nanpercentile(v, hi)))
+        for k, v in samples.items()
+    }
+
+
+def evaluate(
+    task: int,
+    truth: dict,
+    names: list[str],
+    labels: list,
+    probs: np.ndarray | None,
+    out_dir: Path,
+    n_bootstrap: int = 1000,
+) -> dict:
+    """Metrics (+ 95% bootstrap CI) of predicted ``labels`` (and ``probs``), with PNGs:
+    task 1 confusion matrix, task 2 per-class F1/AUC bars; ROC and PR curves when
+    probabilities are given."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if task == 1:
+        y = np.array([truth[n] for n in names])
+        pred = np.array(labels)
+        score = probs[:, 1] if probs is not None else None
+        result = scores_task1(y, pred, score)
+        result["ci95"] = bootstrap_ci(scores_task1, (y, pred, score), n_bootstrap)
+        fig, ax = plt.subplots(figsize=(4, 4))
+        ConfusionMatrixDisplay.from_predictions(
+            y, pred, display_labels=["normal", "abnormal"], ax=ax, colorbar=False
+        )
+        _save(fig, out_dir / "confusion_matrix.png")
+        if score is not None:
+            _curves(out_dir, [(y, score, "abnormal")])
+    else:
+        y = np.stack([labels_to_multihot(truth[n]) for n in names])
+        pred = np.stack([labels_to_multihot(ids) for ids in labels])
+        result = scores_task2(y, pred, probs)
+        result["ci95"] = bootstrap_ci(scores_task2, (y, pred, probs), n_bootstrap)
+        _per_class_plot(out_dir / "per_class.png", result["per_class"])
+        if probs is not None:
+            cols = [c for c in range(12) if 0 < y[:, c].sum() < len(y)]
+            _curves(out_dir, [(y[:, c], probs[:, c], f"{c + 1} {CLASS_NAMES[c]}") for c in cols])
+    result["n"] = len(names)
+    return result
+
+
+def _per_class_plot(path: Path, per_class: dict) -> None:
+    ids = list(per_class)
+    x = np.arange(len(ids))
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    ax.bar(x - 0.2, [per_class[i]["f1"] for i in ids], 0.4, label="F1")
+    ax.bar(x + 0.2, [np.nan_to_num(per_class[i]["auc"]) for i in ids], 0.4, label="AUC")
+    ax.set_xticks(
+        x,
+        [f"{i} {per_class[i]['name']}\n(n={per_class[i]['support']})" for i in ids],
+        rotation=45,
+        ha="right",
+        fontsize=7,
+    )
+    ax.set_ylim(0, 1)
+    ax.legend()
+    _save(fig, path)
+
+
+def _curves(out_dir: Path, series: list[tuple[np.ndarray, np.ndarray, str]]) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for y, score, name in series:
+        RocCurveDisplay.from_predictions(y, score, name=name, ax=axes[0])
+        PrecisionRecallDisplay.from_predictions(y, score, name=name, ax=axes[1])
+    for ax in axes:
+        ax.legend(fontsize=6)
+    _save(fig, out_dir / "roc_pr_curves.png")
+
+
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    os.replace(tmp, path)

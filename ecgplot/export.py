@@ -1,0 +1,140 @@
+"""Export a run's fold models to Paddle inference format and ONNX; backends to run them.
+
+The exported graphs output probabilities (task 1 softmax over normal/abnormal, task 2
+independent sigmoids), so every backend returns the same numbers as the dygraph model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+from paddle.static import InputSpec
+
+from .model import ECGClassifier
+
+log = logging.getLogger(__name__)
+
+EXPORT_DIR = "export"
+MODEL_STEM = "inference"
+
+
+class PlotProbabilities(paddle.nn.Layer):
+    """Plot image -> class probabilities."""
+
+    def __init__(self, model: ECGClassifier, softmax: bool):
+        super().__init__()
+        self.model = model
+        self.softmax = softmax
+
+    def forward(self, plot):
+        logits = self.model(plot)
+        return F.softmax(logits, axis=1) if self.softmax else F.sigmoid(logits)
+
+
+class TwoStreamProbabilities(paddle.nn.Layer):
+    """Plot and STFT images -> class probabilities."""
+
+    def __init__(self, model: ECGClassifier, softmax: bool):
+        super().__init__()
+        self.model = model
+        self.softmax = softmax
+
+    def forward(self, plot, stft):
+        logits = self.model(plot, stft)
+        return F.softmax(logits, axis=1) if self.softmax else F.sigmoid(logits)
+
+
+def export_model(model: ECGClassifier, task: int, size: int, two_stream: bool, out: Path) -> dict:
+    """``paddle.jit.save`` the probability model to ``out/inference.*`` and convert it to
+    ``out/model.onnx`` with paddle2onnx. Returns the file paths."""
+    import paddle2onnx
+
+    model.eval()
+    names = ["plot", "stft"] if two_stream else ["plot"]
+    specs = [InputSpec([None, 3, size, size], "float32", n) for n in names]
+    wrapper = (TwoStreamProbabilities if two_stream else PlotProbabilities)(model, task == 1)
+    wrapper.eval()
+    out.mkdir(parents=True, exist_ok=True)
+    paddle.jit.save(wrapper, str(out / MODEL_STEM), input_spec=specs)
+    model_file = next(
+        out / f"{MODEL_STEM}{ext}"
+        for ext in (".json", ".pdmodel")
+        if (out / f"{MODEL_STEM}{ext}").is_file()
+    )
+    params_file = out / f"{MODEL_STEM}.pdiparams"
+    onnx_file = out / "model.onnx"
+    tmp = out / ".model.onnx.tmp"
+    paddle2onnx.export(str(model_file), str(params_file), str(tmp))
+    os.replace(tmp, onnx_file)
+    return {
+        "model": str(model_file),
+        "params": str(params_file),
+        "onnx": str(onnx_file),
+        "inputs": names,
+    }
+
+
+class DygraphPredictor:
+    """The trained dygraph model."""
+
+    def __init__(self, model: ECGClassifier, task: int):
+        self.model, self.task = model, task
+
+    @paddle.no_grad()
+    def __call__(self, inputs: list[np.ndarray]) -> np.ndarray:
+        logits = self.model(*[paddle.to_tensor(x) for x in inputs])
+        act = F.softmax(logits, axis=1) if self.task == 1 else F.sigmoid(logits)
+        return act.numpy()
+
+
+class PaddleInferencePredictor:
+    """Paddle Inference on the exported model; oneDNN kernels on the CPU."""
+
+    def __init__(self, model_file: str, params_file: str, threads: int = 0, onednn: bool = True):
+        from paddle import inference
+
+        config = inference.Config(model_file, params_file)
+        if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
+            config.enable_use_gpu(256, 0)
+        else:
+            config.disable_gpu()
+            config.set_cpu_math_library_num_threads(threads or len(os.sched_getaffinity(0)))
+            if onednn:
+                config.enable_mkldnn()
+        config.disable_glog_info()
+        self.predictor = inference.create_predictor(config)
+        self.inputs = self.predictor.get_input_names()
+
+    def __call__(self, inputs: list[np.ndarray]) -> np.ndarray:
+        for name, x in zip(self.inputs, inputs):
+            self.predictor.get_input_handle(name).copy_from_cpu(np.ascontiguousarray(x))
+        self.predictor.run()
+        return self.predictor.get_output_handle(self.predictor.get_output_names()[0]).copy_to_cpu()
+
+
+class OnnxPredictor:
+    """ONNX Runtime on the converted model."""
+
+    def __init__(self, onnx_file: str, threads: int = 0):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+        self.session = ort.InferenceSession(onnx_file, options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+
+    def __call__(self, inputs: list[np.ndarray]) -> np.ndarray:
+        return self.session.run(None, dict(zip(self.inputs, inputs)))[0]
+
+
+def read_export_info(run_dir: Path) -> list[dict]:
+    info = run_dir / EXPORT_DIR / "export.json"
+    if not info.is_file():
+        raise FileNotFoundError(f"{info} not found: export the run first (python export.py)")
+    return json.loads(info.read_text())["folds"]

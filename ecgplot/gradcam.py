@@ -1,0 +1,87 @@
+"""Grad-CAM on the last ResNet stage, overlaid on the ECG plot image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import paddle
+
+from .aiwin import CLASS_NAMES, read_record
+from .atomic import atomic_write_bytes
+from .data import to_tensor
+from .model import ECGClassifier
+from .render import render_plot, render_stft
+
+
+def grad_cam(model: ECGClassifier, inputs: list[np.ndarray], target: int) -> np.ndarray:
+    """Class-activation map (H, W) in [0, 1] for class index ``target`` of one input:
+    layer4 activations weighted by the spatial mean of their gradients (Selvaraju et al.)."""
+    model.eval()
+    captured = {}
+
+    def hook(_layer, _inputs, output):
+        captured["act"] = output
+        return output
+
+    handle = model.backbone.layer4.register_forward_post_hook(hook)
+    try:
+        tensors = [paddle.to_tensor(x[None]) for x in inputs]
+        for t in tensors:
+            t.stop_gradient = False
+        logits = model(*tensors)
+        act = captured["act"]
+        (grad,) = paddle.grad(logits[0, target], act)
+    finally:
+        handle.remove()
+    weights = grad.mean(axis=[2, 3], keepdim=True)
+    cam = paddle.nn.functional.relu((weights * act).sum(axis=1))[0].numpy()
+    size = inputs[0].shape[-1]
+    cam = cv2.resize(cam, (size, size), interpolation=cv2.INTER_LINEAR)
+    return cam / cam.max() if cam.max() > 0 else cam
+
+
+def overlay(image: np.ndarray, cam: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """Heat map (jet) of ``cam`` blended over the grayscale ECG image, BGR uint8."""
+    heat = cv2.applyColorMap((cam * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    base = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return cv2.addWeighted(heat, alpha, base, 1 - alpha, 0)
+
+
+def save_gradcams(run, data: Path, names: list[str], out: Path) -> list[Path]:
+    """Grad-CAM PNG per record name (first fold model) for its most probable class."""
+    from .infer import find_records, load_models
+
+    model = load_models(run)[0]
+    cfg = run.cfg
+    by_name = {p.stem: p for p in find_records(data)}
+    written = []
+    for name in names:
+        if name not in by_name:
+            raise FileNotFoundError(f"record {name} not found in {data}")
+        signal = read_record(by_name[name]).signal
+        plot = render_plot(signal, cfg.render)
+        inputs = [to_tensor(plot)]
+        if cfg.data.stft:
+            inputs.append(to_tensor(render_stft(signal, cfg.render)))
+        with paddle.no_grad():
+            logits = model(*[paddle.to_tensor(x[None]) for x in inputs]).numpy()[0]
+        target = int(np.argmax(logits))
+        label = ("normal", "abnormal")[target] if cfg.data.task == 1 else CLASS_NAMES[target]
+        image = overlay(plot, grad_cam(model, inputs, target))
+        cv2.putText(
+            image,
+            f"{name}: {label}",
+            (4, 14),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.45,
+            (0, 0, 0),
+            1,
+            cv2.LINE_AA,
+        )
+        path = out / f"{name}_gradcam.png"
+        ok, buf = cv2.imencode(".png", image)
+        atomic_write_bytes(path, buf.tobytes())
+        written.append(path)
+    return written

@@ -1,0 +1,205 @@
+"""Load a training run and predict MAT records: fold ensemble, TTA, answer/probs files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import paddle
+from tqdm import tqdm
+
+from .aiwin import BadInputError, read_record, write_labels, write_probs
+from .atomic import atomic_write
+from .config import from_dict, load_yaml
+from .data import to_tensor
+from .decide import decide_task1, decide_task2
+from .experiment import ExperimentConfig
+from .export import (
+    EXPORT_DIR,
+    DygraphPredictor,
+    OnnxPredictor,
+    PaddleInferencePredictor,
+    export_model,
+    read_export_info,
+)
+from .model import ECGClassifier, build_model
+from .render import render_plot, render_stft
+from .signal import heart_rate
+from .trainer import MODEL_INFO_FILE, THRESHOLDS_FILE
+
+log = logging.getLogger(__name__)
+
+TTA_SHIFT_S = 0.5
+
+
+@dataclass
+class Run:
+    """A self-describing run folder: config, fold checkpoints and decision thresholds."""
+
+    path: Path
+    cfg: ExperimentConfig
+    checkpoints: list[Path]
+    thresholds: np.ndarray | None
+    stride_in_1x1: bool
+
+
+def load_run(path: str | Path) -> Run:
+    """Read ``config.yaml``, every ``fold*/best_model.pdparams`` and ``thresholds.json``."""
+    path = Path(path)
+    if not (path / "config.yaml").is_file():
+        raise BadInputError(path, "not a run folder (no config.yaml); train.py writes one")
+    cfg = from_dict(ExperimentConfig, load_yaml(path / "config.yaml"))
+    checkpoints = sorted(path.glob("fold*/best_model.pdparams"))
+    if not checkpoints:
+        raise BadInputError(path, "no fold*/best_model.pdparams checkpoint")
+    thresholds = None
+    if (path / THRESHOLDS_FILE).is_file():
+        thresholds = np.array(json.loads((path / THRESHOLDS_FILE).read_text())["thresholds"])
+    info = path / MODEL_INFO_FILE
+    v1 = info.is_file() and bool(json.loads(info.read_text()).get("stride_in_1x1"))
+    return Run(path, cfg, checkpoints, thresholds, v1)
+
+
+def load_models(run: Run) -> list[ECGClassifier]:
+    """One eval-mode model per fold checkpoint (no pretrained download: weights come from
+    the checkpoint; v1 strides when the run was trained from the converted weights)."""
+    models = []
+    for ckpt in run.checkpoints:
+        model = build_model(
+            replace(run.cfg.model, pretrained=None),
+            run.cfg.num_classes,
+            two_stream=run.cfg.data.stft,
+            stride_in_1x1=run.stride_in_1x1,
+        )
+        model.set_state_dict(paddle.load(str(ckpt)))
+        model.eval()
+        models.append(model)
+    return models
+
+
+def find_records(data: str | Path) -> list[Path]:
+    """MAT records of a folder, or of its ``test/``/``val/`` subfolder (AIWIN layout)."""
+    data = Path(data)
+    for folder in (data, data / "test", data / "val"):
+        mats = sorted(folder.glob("*.mat"))
+        if mats:
+            return mats
+    raise BadInputError(data, "no MAT records here or in test/ or val/")
+
+
+def views(signal: np.ndarray, tta: int) -> list[np.ndarray]:
+    """The record plus ``tta`` circularly time-shifted copies (multiples of 0.5 s)."""
+    shifts = [0] + [
+        int((i // 2 + 1) * TTA_SHIFT_S * 500) * (1 if i % 2 == 0 else -1) for i in range(tta)
+    ]
+    return [np.roll(signal, s, axis=-1) if s else signal for s in shifts]
+
+
+def _inputs(signal: np.ndarray, cfg: ExperimentConfig) -> list[np.ndarray]:
+    plot = to_tensor(render_plot(signal, cfg.render))
+    return [plot, to_tensor(render_stft(signal, cfg.render))] if cfg.data.stft else [plot]
+
+
+BACKENDS = ("dygraph", "paddle", "onnx")
+
+
+def load_predictors(run: Run, backend: str = "dygraph") -> list[Callable]:
+    """One predictor per fold: the dygraph models, or the exported models run by Paddle
+    Inference (oneDNN on the CPU) or ONNX Runtime."""
+    if backend == "dygraph":
+        return [DygraphPredictor(m, run.cfg.data.task) for m in load_models(run)]
+    folds = read_export_info(run.path)
+    if backend == "paddle":
+        return [PaddleInferencePredictor(f["model"], f["params"]) for f in folds]
+    if backend == "onnx":
+        return [OnnxPredictor(f["onnx"]) for f in folds]
+    raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
+
+
+def predict_signals(
+    predictors: list[Callable], signals: list[np.ndarray], cfg: ExperimentConfig, tta: int = 0
+) -> np.ndarray:
+    """Mean probability over fold predictors and TTA views, one row per signal."""
+    per_view = [_inputs(v, cfg) for signal in signals for v in views(signal, tta)]
+    stacked = [np.stack(x) for x in zip(*per_view)]
+    probs = np.mean([p(stacked) for p in predictors], axis=0)
+    return probs.reshape(len(signals), tta + 1, -1).mean(axis=1)
+
+
+def export_run(path: str | Path) -> Path:
+    """Export every fold of a run to ``RUN/export/fold{k}/`` (Paddle inference + ONNX)."""
+    run = load_run(path)
+    folds = []
+    for ckpt, model in zip(run.checkpoints, load_models(run)):
+        out = run.path / EXPORT_DIR / ckpt.parent.name
+        folds.append(
+            export_model(model, run.cfg.data.task, run.cfg.render.size, run.cfg.data.stft, out)
+        )
+        log.info("exported %s -> %s", ckpt, out)
+    info = run.path / EXPORT_DIR / "export.json"
+    with atomic_write(info) as fh:
+        json.dump({"task": run.cfg.data.task, "folds": folds}, fh, indent=1)
+    return info
+
+
+@dataclass
+class Prediction:
+    names: list[str]
+    probs: np.ndarray
+    labels: list
+    bad: dict[str, str]
+
+
+def predict_folder(
+    run: Run,
+    data: str | Path,
+    tta: int = 0,
+    heart_rate_rule: bool = False,
+    batch_size: int = 16,
+    backend: str = "dygraph",
+) -> Prediction:
+    """Probabilities and competition labels for every MAT record in ``data``; unreadable
+    records are collected in ``bad`` (path -> problem), never silently dropped."""
+    cfg = run.cfg
+    predictors = load_predictors(run, backend)
+    paths = find_records(data)
+    names, probs, bad, hrs = [], [], {}, []
+    for start in tqdm(range(0, len(paths), batch_size), desc="predict", disable=None):
+        signals = []
+        for path in paths[start : start + batch_size]:
+            try:
+                record = read_record(path)
+            except BadInputError as exc:
+                bad[str(path)] = exc.problem
+                log.warning("skipped %s", exc)
+                continue
+            names.append(record.name)
+            signals.append(record.signal)
+            if heart_rate_rule:
+                hrs.append(heart_rate(record.signal[1], record.fs))
+        if signals:
+            probs.append(predict_signals(predictors, signals, cfg, tta))
+    probs_arr = np.concatenate(probs) if probs else np.zeros((0, cfg.num_classes))
+    if cfg.data.task == 1:
+        threshold = float(run.thresholds[1]) if run.thresholds is not None else 0.5
+        labels = decide_task1(probs_arr, threshold)
+    else:
+        thresholds = run.thresholds if run.thresholds is not None else np.full(12, 0.5)
+        labels = decide_task2(probs_arr, thresholds, hrs if heart_rate_rule else None)
+    return Prediction(names, probs_arr, labels, bad)
+
+
+def write_prediction(pred: Prediction, task: int, answer: Path, probs: Path) -> None:
+    """answer.csv in the task's competition format, probs.csv, and bad_records.csv."""
+    write_labels(answer, dict(zip(pred.names, pred.labels)), task)
+    write_probs(probs, pred.names, pred.probs, task)
+    if pred.bad:
+        with atomic_write(answer.with_name("bad_records.csv"), newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(["path", "problem"])
+            writer.writerows(sorted(pred.bad.items()))

@@ -1,0 +1,70 @@
+"""Score predictions against a labels CSV (AIWIN format) with bootstrap 95% intervals.
+
+    python evaluate.py --task 2 --labels DATA/trainreference.csv --answer answer.csv \
+        [--probs probs.csv] [--out output/eval]
+
+Task 1: F1, accuracy, AUC and a confusion matrix; task 2: per-class precision, recall,
+F1 and AUC, macro/micro F1, macro AUC and a per-class chart; ROC/PR curves from
+probabilities. Without --answer, labels are decided from --probs at 0.5 with the label
+rules. Writes metrics.json and the PNGs to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ecgplot.aiwin import BadInputError, read_labels, read_probs
+from ecgplot.atomic import atomic_write
+from ecgplot.decide import decide_task1, decide_task2
+from ecgplot.evaluate import align, evaluate
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--task", type=int, choices=(1, 2), required=True)
+    p.add_argument("--labels", type=Path, required=True, help="true labels (trainreference.csv)")
+    p.add_argument("--answer", type=Path, help="predicted labels in the answer.csv format")
+    p.add_argument("--probs", type=Path, help="probs.csv from predict.py (AUC, curves)")
+    p.add_argument("--out", type=Path, default=Path("output/eval"))
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    args = p.parse_args()
+    if not args.answer and not args.probs:
+        p.error("give --answer, --probs or both")
+    try:
+        truth = read_labels(args.labels, args.task)
+        probs = None
+        if args.probs:
+            names, probs = read_probs(args.probs, args.task)
+        if args.answer:
+            answer = read_labels(args.answer, args.task)
+            names = align(truth, list(answer), args.answer)
+            labels = [answer[n] for n in names]
+            if probs is not None:
+                order = {n: i for i, n in enumerate(read_probs(args.probs, args.task)[0])}
+                probs = probs[[order[n] for n in names]]
+        else:
+            align(truth, names, args.probs)
+            labels = (
+                decide_task1(probs) if args.task == 1 else decide_task2(probs, np.full(12, 0.5))
+            )
+    except (BadInputError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = evaluate(args.task, truth, names, labels, probs, args.out, args.bootstrap)
+    with atomic_write(args.out / "metrics.json") as fh:
+        json.dump(result, fh, indent=2)
+    for key, value in result.items():
+        if isinstance(value, float):
+            lo, hi = result["ci95"].get(key, (float("nan"),) * 2)
+            print(f"{key:10s} {value:.4f}  (95% CI {lo:.4f}-{hi:.4f})")
+    print(f"n = {result['n']}; details and plots in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

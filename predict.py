@@ -1,0 +1,78 @@
+"""Predict MAT records with a trained run and write the competition's answer.csv.
+
+    python predict.py --run output/cpu_small_task2 --data dataset/aiwin_task2/test
+    python predict.py --run output/EXP --data DIR --out answer.csv [--tta 2] [--hr-rule]
+        [--backend dygraph|paddle|onnx] [--gradcam NAME ...]
+
+Renders each record on the fly with the run's own settings, averages the fold models of
+a k-fold run, applies the run's thresholds and the label rules, and writes answer.csv
+(task 1: header name,tag; task 2: NAME,l1[,l2...]) plus probs.csv beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ecgplot.aiwin import BadInputError
+from ecgplot.logs import setup_logging
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--run", required=True, type=Path, help="run folder written by train.py")
+    p.add_argument("--data", type=Path, help="folder of MAT records (default: the run's data)")
+    p.add_argument("--out", type=Path, help="answer.csv path (default: RUN/answer.csv)")
+    p.add_argument("--tta", type=int, default=0, help="extra time-shifted views to average")
+    p.add_argument(
+        "--backend",
+        choices=("dygraph", "paddle", "onnx"),
+        default="dygraph",
+        help="paddle/onnx: the models written by export.py (Paddle Inference with oneDNN "
+        "on the CPU, or ONNX Runtime)",
+    )
+    p.add_argument(
+        "--gradcam",
+        nargs="*",
+        default=[],
+        metavar="NAME",
+        help="also save Grad-CAM overlays of these records to OUT_DIR/gradcam/",
+    )
+    p.add_argument(
+        "--hr-rule",
+        action="store_true",
+        help="task 2: set/clear brady/tachycardia from the measured heart rate",
+    )
+    args = p.parse_args()
+    out = args.out or args.run / "answer.csv"
+    setup_logging(out.parent / "predict.log")
+    from ecgplot.infer import load_run, predict_folder, write_prediction
+
+    try:
+        run = load_run(args.run)
+        data = args.data or Path(run.cfg.data.root)
+        pred = predict_folder(
+            run, data, tta=args.tta, heart_rate_rule=args.hr_rule, backend=args.backend
+        )
+    except BadInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_prediction(pred, run.cfg.data.task, out, out.with_name("probs.csv"))
+    if args.gradcam:
+        from ecgplot.gradcam import save_gradcams
+
+        for path in save_gradcams(run, data, args.gradcam, out.parent / "gradcam"):
+            print(f"Grad-CAM: {path}")
+    print(f"wrote {out} ({len(pred.names)} records) and {out.with_name('probs.csv')}")
+    if pred.bad:
+        print(
+            f"warning: {len(pred.bad)} bad records not predicted, listed in "
+            f"{out.with_name('bad_records.csv')}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

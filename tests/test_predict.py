@@ -1,0 +1,154 @@
+"""predict.py on real records: formats of both tasks, fold ensemble, bad files, v1 runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import numpy as np
+import paddle
+import pytest
+from paddle.vision.models import resnet50
+
+from ecgplot import aiwin
+from ecgplot.data import to_tensor
+from ecgplot.infer import load_run, predict_folder, write_prediction
+from ecgplot.model import use_stride_in_1x1
+from ecgplot.render import RenderConfig, render_plot
+from ecgplot.trainer import fit
+
+from .conftest import ROOT, make_subset
+from .test_train import tiny_config
+
+
+@pytest.fixture(scope="module")
+def task2_run(physionet_t2, tmp_path_factory):
+    """A tiny single-fold task-2 run on 26 real records."""
+    tmp = tmp_path_factory.mktemp("run2")
+    names = sorted(p.stem for p in (physionet_t2 / "train").glob("*.mat"))[::24]
+    data = make_subset(physionet_t2, tmp / "data", names, task=2)
+    cfg = tiny_config(data, tmp, "train.epochs=1", "train.max_steps_per_epoch=2")
+    fit(cfg)
+    return tmp / "tiny", data
+
+
+def test_predict_reproduces_validation_probabilities(task2_run):
+    run_dir, data = task2_run
+    run = load_run(run_dir)
+    names, val_probs = aiwin.read_probs(run_dir / "fold0" / "val_probs.csv", 2)
+    folder = data.parent / "val_only"
+    folder.mkdir()
+    for n in names:
+        (folder / f"{n}.mat").write_bytes((data / "train" / f"{n}.mat").read_bytes())
+    pred = predict_folder(run, folder)
+    assert pred.names == names and not pred.bad
+    np.testing.assert_allclose(pred.probs, val_probs, atol=1e-5)
+    thresholds = json.loads((run_dir / "thresholds.json").read_text())
+    assert thresholds["source"] == "validation fold 0" and len(thresholds["thresholds"]) == 12
+
+
+def test_task2_answer_format_and_corrupt_file(task2_run, tmp_path):
+    run_dir, data = task2_run
+    folder = tmp_path / "test"
+    folder.mkdir()
+    mats = sorted((data / "train").glob("*.mat"))[:5]
+    for m in mats:
+        (folder / m.name).write_bytes(m.read_bytes())
+    (folder / "BROKEN.mat").write_bytes(b"MATLAB 5.0 garbage")
+    out = tmp_path / "answer.csv"
+    cmd = [
+        sys.executable,
+        str(ROOT / "predict.py"),
+        "--run",
+        str(run_dir),
+        "--data",
+        str(folder),
+        "--out",
+        str(out),
+        "--tta",
+        "2",
+        "--hr-rule",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "1 bad records not predicted" in done.stderr
+    lines = out.read_text().splitlines()
+    assert len(lines) == 5 and not lines[0].startswith("name")  # task 2: no header
+    for line in lines:
+        name, *ids = line.split(",")
+        ids = [int(i) for i in ids]
+        assert name in {m.stem for m in mats} and ids and all(1 <= i <= 12 for i in ids)
+        assert ids == sorted(set(ids))
+        assert not (1 in ids and len(ids) > 1) and not {2, 3} <= set(ids)
+    probs = (tmp_path / "probs.csv").read_text().splitlines()
+    assert probs[0] == "name," + ",".join(f"p{i}" for i in range(1, 13)) and len(probs) == 6
+    assert "BROKEN.mat" in (tmp_path / "bad_records.csv").read_text()
+
+
+def test_task1_kfold_ensemble_and_v1_strides(physionet_t1, tmp_path):
+    # weights the test makes, flagged as v1-stride like the converted Keras ResNet50
+    paddle.seed(3)
+    net = resnet50(num_classes=1000)
+    use_stride_in_1x1(net)
+    for layer in net.sublayers():  # calibrate BatchNorm so activations stay in range
+        if isinstance(layer, paddle.nn.BatchNorm2D):
+            layer._momentum = 0.0
+    names = sorted(p.stem for p in (physionet_t1 / "train").glob("*.mat"))[::50]
+    images = [
+        to_tensor(
+            render_plot(
+                aiwin.read_record(physionet_t1 / "train" / f"{n}.mat").signal,
+                RenderConfig(size=64, layout="grid3x4", mm_per_mv=10),
+            )
+        )
+        for n in names
+    ]
+    net.train()
+    net(paddle.to_tensor(np.stack(images)))
+    weights = tmp_path / "v1.pdparams"
+    paddle.save(net.state_dict(), str(weights))
+    weights.with_suffix(".json").write_text(json.dumps({"stride_in_1x1": True}))
+    data = make_subset(physionet_t1, tmp_path / "data", names, task=1)
+    cfg = tiny_config(
+        data,
+        tmp_path,
+        "data.task=1",
+        "loss.name=ce",
+        "loss.pos_weight=null",
+        "model.arch=resnet50",
+        f"model.pretrained={weights}",
+        "model.freeze_stages=5",
+        "data.fold=all",
+        "data.n_folds=2",
+        "train.epochs=1",
+        "train.max_steps_per_epoch=1",
+    )
+    fit(cfg)
+    run = load_run(tmp_path / "tiny")
+    assert run.stride_in_1x1 and len(run.checkpoints) == 2
+    # fold 0's model alone reproduces fold 0's validation probabilities: only true when
+    # predict rebuilds the v1 strides the run was trained with
+    val_names, val_probs = aiwin.read_probs(tmp_path / "tiny" / "fold0" / "val_probs.csv", 1)
+    folder = tmp_path / "fold0_val"
+    folder.mkdir()
+    for n in val_names:
+        (folder / f"{n}.mat").write_bytes((data / "train" / f"{n}.mat").read_bytes())
+    single = predict_folder(dataclasses.replace(run, checkpoints=run.checkpoints[:1]), folder)
+    np.testing.assert_allclose(single.probs, val_probs, atol=1e-5)
+    wrong = predict_folder(
+        dataclasses.replace(run, checkpoints=run.checkpoints[:1], stride_in_1x1=False), folder
+    )
+    assert np.abs(wrong.probs - val_probs).max() > 1e-3
+    # the ensemble averages both folds over every record
+    pred = predict_folder(run, data / "train")
+    oof_names, _ = aiwin.read_probs(tmp_path / "tiny" / "oof_probs.csv", 1)
+    assert sorted(oof_names) == pred.names
+    assert pred.probs.shape == (len(names), 2)
+    np.testing.assert_allclose(pred.probs.sum(axis=1), 1, atol=1e-5)
+    out = tmp_path / "answer.csv"
+    write_prediction(pred, 1, out, tmp_path / "probs.csv")
+    lines = out.read_text().splitlines()
+    assert lines[0] == "name,tag" and len(lines) == len(names) + 1
+    assert {line.split(",")[1] for line in lines[1:]} <= {"0", "1"}
