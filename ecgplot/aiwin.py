@@ -225,3 +225,11 @@ def read_probs(path: str | Path, task: int) -> tuple[list[str], np.ndarray]:
     if rows[0] != ["name", *prob_columns(task)]:
         raise BadInputError(path, f"expected header name,{','.join(prob_columns(task))}")
     return [r[0] for r in rows[1:]], np.array([[float(x) for x in r[1:]] for r in rows[1:]])
+
+
+def write_bad_records(path: str | Path, bad: Mapping[str, str]) -> None:
+    """``path,problem`` list of the records a run skipped, atomically."""
+    with atomic_write(path, "w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["path", "problem"])
+        writer.writerows(sorted(bad.items()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from sklearn.metrics import (  # noqa: E402
 )
 
 from .aiwin import CLASS_NAMES, BadInputError, labels_to_multihot  # noqa: E402
+from .plots import save_figure  # noqa: E402
 
 
 def align(truth: dict, names: list[str], source: Path) -> list[str]:
@@ -114,7 +114,7 @@ def evaluate(
         ConfusionMatrixDisplay.from_predictions(
             y, pred, display_labels=["normal", "abnormal"], ax=ax, colorbar=False
         )
-        _save(fig, out_dir / "confusion_matrix.png")
+        save_figure(fig, out_dir / "confusion_matrix.png")
         if score is not None:
             _curves(out_dir, [(y, score, "abnormal")])
     else:
@@ -145,7 +145,7 @@ def _per_class_plot(path: Path, per_class: dict) -> None:
     )
     ax.set_ylim(0, 1)
     ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _curves(out_dir: Path, series: list[tuple[np.ndarray, np.ndarray, str]]) -> None:
@@ -155,12 +155,4 @@ def _curves(out_dir: Path, series: list[tuple[np.ndarray, np.ndarray, str]]) -> 
         PrecisionRecallDisplay.from_predictions(y, score, name=name, ax=axes[1])
     for ax in axes:
         ax.legend(fontsize=6)
-    _save(fig, out_dir / "roc_pr_curves.png")
-
-
-def _save(fig, path: Path) -> None:
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, out_dir / "roc_pr_curves.png")

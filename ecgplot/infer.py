@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from collections.abc import Callable
@@ -13,7 +12,7 @@ import numpy as np
 import paddle
 from tqdm import tqdm
 
-from .aiwin import BadInputError, read_record, write_labels, write_probs
+from .aiwin import BadInputError, read_record, write_bad_records, write_labels, write_probs
 from .atomic import atomic_write
 from .config import from_dict, load_yaml
 from .data import to_tensor
@@ -199,7 +198,4 @@ def write_prediction(pred: Prediction, task: int, answer: Path, probs: Path) -> 
     write_labels(answer, dict(zip(pred.names, pred.labels)), task)
     write_probs(probs, pred.names, pred.probs, task)
     if pred.bad:
-        with atomic_write(answer.with_name("bad_records.csv"), newline="") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(["path", "problem"])
-            writer.writerows(sorted(pred.bad.items()))
+        write_bad_records(answer.with_name("bad_records.csv"), pred.bad)

@@ -12,6 +12,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def save_figure(fig, path: Path, dpi: int = 90) -> None:
+    """Save a matplotlib figure as PNG atomically and close it."""
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=dpi)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
 def training_curves(path: Path, history: Sequence[dict], monitor: str) -> None:
     """Loss (train/val), learning rate and the monitored validation metric per epoch."""
     epochs = [h["epoch"] for h in history]
@@ -27,8 +36,4 @@ def training_curves(path: Path, history: Sequence[dict], monitor: str) -> None:
     for ax in axes:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)

@@ -26,7 +26,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .aiwin import CLASS_NAMES, BadInputError, detect_task, read_labels, read_record
+from .aiwin import (
+    CLASS_NAMES,
+    BadInputError,
+    detect_task,
+    read_labels,
+    read_record,
+    write_bad_records,
+)
 from .atomic import atomic_write, atomic_write_bytes
 from .config import dump_yaml, load_yaml, to_dict
 from .render import RenderConfig, render_plot, render_stft
@@ -176,7 +183,7 @@ def process_dataset(
     result.folds = assign_folds(good, task, n_folds, seed)
     _write_folds(out / "folds.csv", result.folds)
     if result.bad:
-        _write_bad(out / "bad_records.csv", result.bad)
+        write_bad_records(out / "bad_records.csv", result.bad)
     with atomic_write(render_file) as fh:
         fh.write(dump_yaml(settings))
     save_examples(out / "examples.png", out / "images" / "train", good, task, stft)
@@ -209,13 +216,6 @@ def _write_folds(path: Path, folds: Mapping[str, int]) -> None:
         writer.writerows(sorted(folds.items()))
 
 
-def _write_bad(path: Path, bad: Mapping[str, str]) -> None:
-    with atomic_write(path, newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["path", "problem"])
-        writer.writerows(sorted(bad.items()))
-
-
 def read_folds(path: str | Path) -> dict[str, int]:
     """Read ``folds.csv`` written by :func:`process_dataset`."""
     with open(path, newline="") as fh:
@@ -233,10 +233,7 @@ def save_examples(
     path: Path, image_dir: Path, labels: Mapping[str, object], task: int, stft: bool
 ) -> None:
     """A PNG montage of the first few training renders titled with name and labels."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plots import plt, save_figure  # plots selects the Agg backend first
 
     names = [n for n in sorted(labels) if (image_dir / f"{n}.png").is_file()][:N_EXAMPLES]
     if not names:
@@ -258,8 +255,4 @@ def save_examples(
         for ax, name in zip(axes.flat, names):
             ax.imshow(cv2.imread(str(image_dir / f"{name}.png"), 0), cmap="gray", vmin=0, vmax=255)
             ax.set_title(f"{name}: {describe_labels(labels[name], task)}", fontsize=8)
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path, dpi=100)
