@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from ecgplot.aiwin import BadInputError
-from ecgplot.config import apply_overrides, from_dict, load_yaml
+from ecgplot.config import apply_overrides, from_dict, to_dict
+from ecgplot.experiment import load_experiment
 from ecgplot.logs import setup_logging
 from ecgplot.process import process_dataset
 from ecgplot.render import LAYOUTS, RenderConfig
@@ -24,7 +25,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--out", required=True, type=Path, help="output folder for images and splits")
     p.add_argument("--task", type=int, choices=(1, 2), help="default: detected from the label file")
     p.add_argument(
-        "--config", type=Path, help="YAML whose 'render' section sets the render options"
+        "--config", type=Path, help="experiment YAML whose render section sets the render options"
     )
     p.add_argument("--layout", choices=sorted(LAYOUTS), help="lead layout (overrides the config)")
     p.add_argument("--size", type=int, help="image side in pixels (default 640)")
@@ -46,7 +47,7 @@ def parse_args() -> argparse.Namespace:
 
 def render_config(args: argparse.Namespace) -> RenderConfig:
     """The YAML's ``render`` section, then command-line options, then ``--set`` pairs."""
-    render = load_yaml(args.config).get("render", {}) if args.config else {}
+    render = to_dict(load_experiment(args.config).render) if args.config else {}
     cli = {"layout": args.layout, "size": args.size, "grid": args.grid or None}
     render.update({k: v for k, v in cli.items() if v is not None})
     return from_dict(RenderConfig, apply_overrides(render, args.set), "render.")

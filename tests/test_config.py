@@ -33,3 +33,21 @@ def test_unknown_keys_and_bad_overrides_are_errors(tmp_path):
     path.write_text("- a\n- b\n")
     with pytest.raises(ValueError, match="top level must be a mapping"):
         load_yaml(path)
+
+
+def test_every_shipped_config_loads():
+    from ecgplot.experiment import load_experiment
+
+    from .conftest import ROOT
+
+    configs = sorted((ROOT / "configs").glob("*.yaml"))
+    assert len(configs) >= 7
+    for path in configs:
+        cfg = load_experiment(path)
+        assert cfg.name == path.stem
+    small = load_experiment(ROOT / "configs" / "cpu_small_task1.yaml")
+    assert (small.data.task, small.render.size, small.model.pretrained) == (1, 128, "imagenet")
+    full = load_experiment(ROOT / "configs" / "task2_resnet50_640_stft.yaml", ["optim.lr=0.01"])
+    assert full.render.size == 640 and full.data.stft and full.optim.lr == 0.01
+    with pytest.raises(ValueError, match="signal_aug.enabled needs data.source: signal"):
+        load_experiment(ROOT / "configs" / "task2_resnet50_640.yaml", ["signal_aug.enabled=true"])

@@ -140,6 +140,24 @@ def test_process_cli(small_t2, tmp_path):
     assert "rendered 26" in (out / "process.log").read_text()
     assert "layout: grid3x4" in (out / "render.yaml").read_text()
     assert "mm_per_mv: 10" in (out / "render.yaml").read_text()
+    from_config = [
+        sys.executable,
+        str(ROOT / "process.py"),
+        "--data",
+        str(small_t2),
+        "--out",
+        str(tmp_path / "out2"),
+        "--config",
+        str(ROOT / "configs" / "demo_task2.yaml"),
+        "--folds",
+        "3",
+        "--workers",
+        "1",
+    ]
+    run = subprocess.run(from_config, capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    rendered = (tmp_path / "out2" / "render.yaml").read_text()
+    assert "size: 128" in rendered and "layout: grid3x4" in rendered  # from the base config
     bad = [
         sys.executable,
         str(ROOT / "process.py"),
