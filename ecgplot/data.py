@@ -12,6 +12,7 @@ import paddle
 
 from .aiwin import BadInputError, labels_to_multihot, read_labels, read_record
 from .augment import build_signal_augment
+from .config import load_yaml, to_dict
 from .experiment import ExperimentConfig, ImageAugConfig
 from .process import LABEL_FILE, read_folds
 from .render import render_plot, render_stft
@@ -63,6 +64,26 @@ class Split:
     train: list[str]
     val: list[str]
     labels: dict
+
+
+def check_processed(cfg: ExperimentConfig) -> None:
+    """PNG training data must be rendered exactly as predict.py will render live records."""
+    if cfg.data.source != "png":
+        return
+    if not cfg.data.processed:
+        raise ValueError("data.source: png needs data.processed (process.py output folder)")
+    settings_file = Path(cfg.data.processed) / "render.yaml"
+    if not settings_file.is_file():
+        raise BadInputError(settings_file, "missing: run process.py on the data first")
+    settings = load_yaml(settings_file)
+    if settings.get("render") != to_dict(cfg.render):
+        raise BadInputError(
+            settings_file,
+            "images were rendered with other settings than this config's render section; "
+            "rerun process.py with --config pointing at this experiment",
+        )
+    if cfg.data.stft and not settings.get("stft"):
+        raise BadInputError(settings_file, "data.stft needs STFT images: rerun with --stft")
 
 
 def load_split(cfg: ExperimentConfig, fold: int) -> Split:

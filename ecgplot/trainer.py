@@ -18,7 +18,7 @@ from tqdm import tqdm
 from .aiwin import labels_to_multihot, read_probs, write_probs
 from .atomic import atomic_write
 from .config import dump_yaml, to_dict
-from .data import ECGImageDataset, load_split
+from .data import ECGImageDataset, check_processed, load_split
 from .decide import choose_thresholds
 from .experiment import ExperimentConfig
 from .losses import build_loss
@@ -156,6 +156,7 @@ def _targets(names: list[str], labels: dict, task: int) -> np.ndarray:
 def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False) -> FoldResult:
     """Train on every fold but ``fold``, validate on ``fold`` each epoch; write to ``out``."""
     task, main = cfg.data.task, is_main_process()
+    check_processed(cfg)
     split = load_split(cfg, fold)
     train_ds = ECGImageDataset(cfg, split.train, split.labels, train=True)
     val_ds = ECGImageDataset(cfg, split.val, split.labels, train=False)

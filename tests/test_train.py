@@ -10,6 +10,7 @@ import paddle
 import pytest
 
 from ecgplot import aiwin
+from ecgplot.aiwin import BadInputError
 from ecgplot.data import ECGImageDataset, load_split
 from ecgplot.experiment import load_experiment
 from ecgplot.model import build_model
@@ -142,9 +143,6 @@ def test_full_size_configs_run_a_step(name, small_t2, physionet_t1, tmp_path):
     names = sorted(p.stem for p in (src / "train").glob("*.mat"))[:: 60 if task == 1 else 3][:8]
     data = make_subset(src, tmp_path / "subset", names, task=task)
     processed = tmp_path / "processed"
-    process_dataset(
-        data, processed, RenderConfig(), stft=name.endswith("stft"), workers=1, n_folds=4
-    )
     cfg = load_experiment(
         ROOT / "configs" / f"{name}.yaml",
         [
@@ -160,6 +158,12 @@ def test_full_size_configs_run_a_step(name, small_t2, physionet_t1, tmp_path):
         ],
     )
     assert cfg.render.size == 640 and cfg.model.arch == "resnet50"
+    process_dataset(
+        data, processed, RenderConfig(size=320), stft=cfg.data.stft, workers=1, n_folds=4
+    )
+    with pytest.raises(BadInputError, match="rendered with other settings"):
+        fit(cfg)
+    process_dataset(data, processed, cfg.render, stft=cfg.data.stft, workers=1, n_folds=4)
     (result,) = fit(cfg)
     assert np.isfinite(result.best["train_loss"])
     assert (tmp_path / name / "fold0" / "best_model.pdparams").is_file()
