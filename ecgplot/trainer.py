@@ -229,7 +229,7 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
             json.dump(info, fh, indent=1)
 
     for epoch in range(state["epoch"] + 1, cfg.train.epochs + 1):
-        net.train()
+        model.train()  # the model's own train(): keeps frozen stages and BatchNorm in eval
         total, seen, start = 0.0, 0, time.perf_counter()
         bar = tqdm(total=steps, desc=f"fold {fold} epoch {epoch}", leave=False, disable=None)
         for step, batch in enumerate(train_loader):
@@ -252,8 +252,16 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
             seen += len(target)
             bar.update()
             bar.set_postfix(loss=f"{total / seen:.4f}", lr=f"{opt.get_lr():.2e}")
-            if step % cfg.train.log_interval == 0:
-                log.debug("epoch %d step %d loss %.4f", epoch, step, float(loss))
+            if (step + 1) % cfg.train.log_interval == 0:
+                log.info(
+                    "fold %d epoch %d step %d/%d: loss %.4f, lr %.2e",
+                    fold,
+                    epoch,
+                    step + 1,
+                    steps,
+                    total / seen,
+                    opt.get_lr(),
+                )
         bar.close()
         images_per_s = seen / (time.perf_counter() - start)
         probs, val_loss = predict_loader(model, val_loader, task, loss_fn, "validate")
