@@ -12,7 +12,7 @@ import numpy as np
 import paddle
 from tqdm import tqdm
 
-from .aiwin import BadInputError, read_record, write_bad_records, write_labels, write_probs
+from .aiwin import FS, BadInputError, read_record, write_bad_records, write_labels, write_probs
 from .atomic import atomic_write
 from .config import from_dict, load_yaml
 from .data import to_tensor
@@ -94,7 +94,7 @@ def find_records(data: str | Path) -> list[Path]:
 def views(signal: np.ndarray, tta: int) -> list[np.ndarray]:
     """The record plus ``tta`` circularly time-shifted copies (multiples of 0.5 s)."""
     shifts = [0] + [
-        int((i // 2 + 1) * TTA_SHIFT_S * 500) * (1 if i % 2 == 0 else -1) for i in range(tta)
+        int((i // 2 + 1) * TTA_SHIFT_S * FS) * (1 if i % 2 == 0 else -1) for i in range(tta)
     ]
     return [np.roll(signal, s, axis=-1) if s else signal for s in shifts]
 
