@@ -126,6 +126,7 @@ class OnnxPredictor:
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+        options.log_severity_level = 3  # paddle2onnx leaves unused initializers: not errors
         self.session = ort.InferenceSession(onnx_file, options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
 
