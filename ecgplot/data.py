@@ -93,6 +93,11 @@ def load_split(cfg: ExperimentConfig, fold: int) -> Split:
     folds_file = Path(cfg.data.processed or "") / "folds.csv"
     if cfg.data.processed and folds_file.is_file():
         folds = {n: f for n, f in read_folds(folds_file).items() if n in labels}
+        if max(folds.values(), default=-1) + 1 != cfg.data.n_folds:
+            raise BadInputError(
+                folds_file,
+                f"has {max(folds.values()) + 1} folds but data.n_folds is {cfg.data.n_folds}",
+            )
     else:
         folds = assign_folds(labels, cfg.data.task, cfg.data.n_folds, cfg.data.split_seed)
     names = sorted(folds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -148,6 +149,7 @@ def test_full_size_configs_run_a_step(name, small_t2, physionet_t1, tmp_path):
         [
             f"data.root={data}",
             f"data.processed={processed}",
+            "data.n_folds=4",
             f"output_dir={tmp_path}",
             "data.num_workers=0",
             "model.pretrained=null",
@@ -164,6 +166,9 @@ def test_full_size_configs_run_a_step(name, small_t2, physionet_t1, tmp_path):
     with pytest.raises(BadInputError, match="rendered with other settings"):
         fit(cfg)
     process_dataset(data, processed, cfg.render, stft=cfg.data.stft, workers=1, n_folds=4)
+    five = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, n_folds=5))
+    with pytest.raises(BadInputError, match="has 4 folds but data.n_folds is 5"):
+        load_split(five, 0)
     (result,) = fit(cfg)
     assert np.isfinite(result.best["train_loss"])
     assert (tmp_path / name / "fold0" / "best_model.pdparams").is_file()
