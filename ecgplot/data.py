@@ -14,12 +14,10 @@ from .aiwin import BadInputError, labels_to_multihot, read_labels, read_record
 from .augment import build_signal_augment
 from .config import load_yaml, to_dict
 from .experiment import ExperimentConfig, ImageAugConfig
+from .pretrained import IMAGENET_MEAN, IMAGENET_STD
 from .process import LABEL_FILE, read_folds
 from .render import render_plot, render_stft
 from .splits import assign_folds
-
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
 def build_image_augment(cfg: ImageAugConfig) -> A.Compose | None:

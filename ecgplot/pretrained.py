@@ -38,7 +38,7 @@ CONVERTED_NAME = "resnet50_keras_imagenet.pdparams"
 KERAS_EPS = 1e-3
 PADDLE_EPS = 1e-5
 CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)  # the project's input normalisation
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 BLOCKS = {2: "abc", 3: "abcd", 4: "abcdef", 5: "abc"}
 

@@ -23,22 +23,23 @@ def _need_shared() -> None:
         pytest.skip(f"real records not found in {SHARED_DATA} (set ECG_SHARED_DATA)")
 
 
+def _imported(tmp_path_factory, task: int) -> Path:
+    _need_shared()
+    out = tmp_path_factory.mktemp(f"physionet_t{task}")
+    import_physionet(SHARED_DATA, out, task=task)
+    return out
+
+
 @pytest.fixture(scope="session")
 def physionet_t2(tmp_path_factory) -> Path:
     """All 627 shared records imported into an AIWIN task-2 dataset folder."""
-    _need_shared()
-    out = tmp_path_factory.mktemp("physionet_t2")
-    import_physionet(SHARED_DATA, out, task=2)
-    return out
+    return _imported(tmp_path_factory, 2)
 
 
 @pytest.fixture(scope="session")
 def physionet_t1(tmp_path_factory) -> Path:
     """All 627 shared records imported into an AIWIN task-1 dataset folder."""
-    _need_shared()
-    out = tmp_path_factory.mktemp("physionet_t1")
-    import_physionet(SHARED_DATA, out, task=1)
-    return out
+    return _imported(tmp_path_factory, 1)
 
 
 def make_subset(src: Path, dst: Path, names: list[str], task: int) -> Path:
