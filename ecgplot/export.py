@@ -16,7 +16,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle.static import InputSpec
 
-from .model import ECGClassifier
+from .model import ECGClassifier, probabilities
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,7 @@ class DygraphPredictor:
 
     @paddle.no_grad()
     def __call__(self, inputs: list[np.ndarray]) -> np.ndarray:
-        logits = self.model(*[paddle.to_tensor(x) for x in inputs])
-        act = F.softmax(logits, axis=1) if self.task == 1 else F.sigmoid(logits)
-        return act.numpy()
+        return probabilities(self.model(*[paddle.to_tensor(x) for x in inputs]), self.task)
 
 
 class PaddleInferencePredictor:

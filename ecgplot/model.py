@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import paddle
 import paddle.nn as nn
+import paddle.nn.functional as F
 from paddle.vision.models import resnet
 
 from .experiment import ModelConfig
@@ -129,6 +131,12 @@ class ECGClassifier(nn.Layer):
         if self.dropout is not None:
             features = self.dropout(features)
         return self.head(features)
+
+
+def probabilities(logits: paddle.Tensor, task: int) -> np.ndarray:
+    """Task 1: softmax over (normal, abnormal); task 2: independent sigmoids."""
+    act = F.softmax(logits, axis=1) if task == 1 else F.sigmoid(logits)
+    return act.astype("float32").numpy()
 
 
 def build_model(

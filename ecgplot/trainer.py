@@ -23,7 +23,7 @@ from .decide import choose_thresholds
 from .experiment import ExperimentConfig
 from .losses import build_loss
 from .metrics import default_monitor, task_metrics
-from .model import build_model
+from .model import build_model, probabilities
 from .plots import training_curves
 from .schedule import warmup_decay
 
@@ -89,16 +89,6 @@ def make_loader(dataset: ECGImageDataset, batch_size: int, shuffle: bool, worker
         num_workers=workers,
         worker_init_fn=_worker_init if workers else None,
     )
-
-
-def probabilities(logits: paddle.Tensor, task: int) -> np.ndarray:
-    """Task 1: softmax over (normal, abnormal); task 2: independent sigmoids."""
-    act = (
-        paddle.nn.functional.softmax(logits, axis=1)
-        if task == 1
-        else paddle.nn.functional.sigmoid(logits)
-    )
-    return act.astype("float32").numpy()
 
 
 @paddle.no_grad()
