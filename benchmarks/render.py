@@ -1,10 +1,11 @@
-"""Renderer speed: OpenCV fast path vs matplotlib reference, and process.py wall time.
+"""Renderer speed: fast rasterisers vs the matplotlib reference, and process.py wall time.
 
 Imports the real records of ../shared/data into a temporary AIWIN folder, then, in one
-run on the same records: ms per record of both renderers drawing the same prepared
-(filtered) signals in the same layout, and their ratio (also with the shared filter time
-added to both), the fast path end to end over all records, and the wall time of
-``process.py`` over all records with and without STFT images. Last line: JSON.
+run on the same records: ms per record of the matplotlib reference and of each fast
+rasteriser drawing the same prepared (filtered) signals in the same layout, and their
+ratios (also with the shared filter time added to both); the default fast path end to
+end over all records; and the wall time of ``process.py`` over all records with and
+without STFT images. Each per-record time is the median of three passes. Last line: JSON.
 
     python benchmarks/render.py [--shared ../shared/data] [--workers 2]
 """
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from ecgplot.aiwin import read_record  # noqa: E402
 from ecgplot.physionet import import_physionet  # noqa: E402
 from ecgplot.render import (  # noqa: E402
+    RASTERIZERS,
     RenderConfig,
     draw_plot,
     draw_plot_reference,
@@ -33,12 +37,16 @@ from ecgplot.render import (  # noqa: E402
 )
 
 
-def ms_per_record(fn, signals, cfg) -> float:
+def ms_per_record(fn, signals, cfg, passes: int = 3) -> float:
+    """Median over ``passes`` passes of the mean time per record of ``fn(signal, cfg)``."""
     fn(signals[0], cfg)  # warm-up (caches, fonts)
-    start = time.perf_counter()
-    for sig in signals:
-        fn(sig, cfg)
-    return (time.perf_counter() - start) * 1000 / len(signals)
+    times = []
+    for _ in range(passes):
+        start = time.perf_counter()
+        for sig in signals:
+            fn(sig, cfg)
+        times.append((time.perf_counter() - start) * 1000 / len(signals))
+    return statistics.median(times)
 
 
 def process_wall(data: Path, out: Path, workers: int, extra: list[str]) -> float:
@@ -78,17 +86,19 @@ def main() -> None:
         for layout in ("rows12", "grid3x4"):
             cfg = RenderConfig(layout=layout, grid=True)
             prepared = [prepare_signal(sig, cfg) for sig in subset]
-            fast = ms_per_record(draw_plot, prepared, cfg)
             ref = ms_per_record(draw_plot_reference, prepared, cfg)
-            figures[f"{layout}_fast_ms"] = round(fast, 2)
             figures[f"{layout}_matplotlib_ms"] = round(ref, 1)
-            figures[f"{layout}_speedup"] = round(ref / fast, 1)
-            figures[f"{layout}_speedup_with_filter"] = round((ref + prep) / (fast + prep), 1)
-            print(
-                f"{layout:8s} draw: fast {fast:6.2f} ms/rec  matplotlib {ref:6.1f} ms/rec  "
-                f"ratio {ref / fast:5.1f}x  (with filter {(ref + prep) / (fast + prep):4.1f}x, "
-                f"{len(subset)} records)"
-            )
+            print(f"{layout:8s} draw: matplotlib {ref:6.1f} ms/rec ({len(subset)} records)")
+            for rasterizer in RASTERIZERS:
+                fast = ms_per_record(draw_plot, prepared, replace(cfg, rasterizer=rasterizer))
+                key = f"{layout}_{rasterizer}"
+                figures[f"{key}_ms"] = round(fast, 3)
+                figures[f"{key}_speedup"] = round(ref / fast, 1)
+                figures[f"{key}_speedup_with_filter"] = round((ref + prep) / (fast + prep), 1)
+                print(
+                    f"{layout:8s} draw: {rasterizer:6s} {fast:6.3f} ms/rec  "
+                    f"ratio {ref / fast:5.1f}x  (with filter {(ref + prep) / (fast + prep):4.1f}x)"
+                )
         figures["fast_all_records_ms"] = round(
             ms_per_record(render_plot, signals, RenderConfig()), 2
         )

@@ -10,7 +10,9 @@ import pytest
 from ecgplot import aiwin
 from ecgplot.render import (
     LAYOUTS,
+    RASTERIZERS,
     RenderConfig,
+    baseline,
     layout_panels,
     render_plot,
     render_plot_reference,
@@ -85,20 +87,55 @@ def test_large_amplitudes_are_clipped_to_their_panel():
     assert not np.any((ink > row_h) & (ink < row_h * 1.5 - 2))  # ...not drawn into lead II
 
 
+def _agreement(fast: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
+    """Mean absolute grey-level difference and intersection-over-union of the dark pixels."""
+    ink_f, ink_r = fast < 128, ref < 128
+    return float(np.abs(fast.astype(int) - ref).mean()), (ink_f & ink_r).sum() / (
+        ink_f | ink_r
+    ).sum()
+
+
+@pytest.mark.parametrize("rasterizer", sorted(RASTERIZERS))
 @pytest.mark.parametrize("layout", ["rows12", "grid3x4"])
-def test_fast_renderer_matches_matplotlib_reference(real_signals, layout):
-    cfg = RenderConfig(layout=layout, grid=True)
+def test_fast_renderer_matches_matplotlib_reference(real_signals, layout, rasterizer):
+    cfg = RenderConfig(layout=layout, grid=True, rasterizer=rasterizer)
     for sig in real_signals.values():
         fast, ref = render_plot(sig, cfg), render_plot_reference(sig, cfg)
         assert fast.shape == ref.shape
-        assert np.abs(fast.astype(int) - ref).mean() < 4
-        ink_f, ink_r = fast < 128, ref < 128
-        assert (ink_f & ink_r).sum() / (ink_f | ink_r).sum() > 0.6
+        diff, iou = _agreement(fast, ref)
+        assert diff < 4 and iou > 0.7
     # ...and the comparison can tell different records apart
     other = render_plot_reference(real_signals["A0689"], cfg)
-    fast = render_plot(real_signals["JS03291"], cfg)
-    ink_f, ink_o = fast < 128, other < 128
-    assert (ink_f & ink_o).sum() / (ink_f | ink_o).sum() < 0.3
+    assert _agreement(render_plot(real_signals["JS03291"], cfg), other)[1] < 0.3
+
+
+@pytest.mark.parametrize("line_width", [2, 3])
+def test_thick_lines_match_matplotlib_reference(real_signals, line_width):
+    cfg = RenderConfig(line_width=line_width)
+    for sig in real_signals.values():
+        diff, iou = _agreement(render_plot(sig, cfg), render_plot_reference(sig, cfg))
+        assert diff < 6 and iou > 0.7
+
+
+def test_level_trace_is_one_pixel_of_ink_per_column():
+    """Anti-aliasing of the span rasteriser: a level trace between two pixel rows shares
+    one pixel's worth of ink between them, in every column, and touches nothing else."""
+    img = 255 - render_plot(np.zeros((12, 5000), np.float32), UNFILTERED).astype(int)
+    for p in layout_panels("rows12", 640):
+        band = img[int(p.y_top) : int(p.y_bottom) + 1]
+        ink_rows = np.flatnonzero(band.any(axis=1)) + int(p.y_top)
+        within_a_pixel = np.arange(np.ceil(p.y_mid - 0.99), np.floor(p.y_mid + 0.99) + 1)
+        assert list(ink_rows) == list(within_a_pixel)
+        np.testing.assert_allclose(band.sum(axis=0), 255, atol=1)
+    with pytest.raises(ValueError, match="unknown rasterizer"):
+        render_plot(np.zeros((12, 5000)), RenderConfig(rasterizer="svg"))
+
+
+def test_baseline_level_from_100hz_samples_matches_full_median(real_signals):
+    for sig in real_signals.values():
+        full = np.median(sig, axis=-1, keepdims=True)
+        np.testing.assert_allclose(baseline(sig), full, atol=0.02)  # mV; 0.26 px at 5 mm/mV
+    assert baseline(np.arange(1000.0)[None], fs=100).item() == pytest.approx(499.5)
 
 
 def test_line_width_and_grid_options(real_signals):
