@@ -60,7 +60,10 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "") -> T:
         elif isinstance(value, list):
             value = tuple(value)
         kwargs[name] = value
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:  # a dataclass's own check, e.g. an unknown choice
+        raise ValueError(f"config section {where.rstrip('.') or '(top)'}: {exc}") from exc
 
 
 def _dataclass_type(hint: Any) -> type | None:

@@ -54,6 +54,16 @@ class RenderConfig:
     lowpass_hz: float | None = None
     stft: StftConfig = field(default_factory=StftConfig)
 
+    def __post_init__(self) -> None:
+        for key, value, choices in (
+            ("layout", self.layout, LAYOUTS),
+            ("rasterizer", self.rasterizer, RASTERIZERS),
+        ):
+            if value not in choices:
+                raise ValueError(f"unknown {key} {value!r}; choose from {sorted(choices)}")
+        if self.line_width < 1:
+            raise ValueError(f"line_width must be at least 1 pixel, got {self.line_width}")
+
     @property
     def px_per_mm(self) -> float:
         """Pixels per millimetre: the image width holds 10 s at ``mm_per_s``."""
@@ -157,7 +167,7 @@ def panel_traces(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> list[np
 
 @dataclass(frozen=True)
 class _DrawPlan:
-    """Precomputed gather indices that turn a signal into one vertical span per pixel column.
+    """Precomputed gather indices that reduce a signal to its extent in each pixel column.
 
     Samples are grouped by (panel, pixel column). ``index`` holds each group's samples as
     one column of a (k, groups) array (short groups repeat their last sample), so the
@@ -344,10 +354,6 @@ def draw_plot(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarray
     resolution loses nothing, and rasterised by ``cfg.rasterizer``: ``spans`` (numpy,
     the default and the fastest) or ``opencv`` (AA polylines).
     """
-    if cfg.rasterizer not in RASTERIZERS:
-        raise ValueError(
-            f"unknown rasterizer {cfg.rasterizer!r}; choose from {sorted(RASTERIZERS)}"
-        )
     sig = np.asarray(signal, dtype=np.float32)
     plan = _draw_plan(cfg.layout, cfg.size, cfg.px_per_s, fs, sig.shape[-1])
     img = _background(cfg).copy()

@@ -27,6 +27,8 @@ def load_yaml_text(tmp_path, text):
 def test_unknown_keys_and_bad_overrides_are_errors(tmp_path):
     with pytest.raises(ValueError, match=r"unknown config keys: render.stft.fmax"):
         from_dict(RenderConfig, {"stft": {"fmax": 3}}, "render.")
+    with pytest.raises(ValueError, match=r"section render: unknown rasterizer 'svg'"):
+        from_dict(RenderConfig, {"rasterizer": "svg"}, "render.")
     with pytest.raises(ValueError, match="not of the form key=value"):
         apply_overrides({}, ["layout"])
     path = tmp_path / "list.yaml"

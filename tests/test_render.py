@@ -127,8 +127,6 @@ def test_level_trace_is_one_pixel_of_ink_per_column():
         within_a_pixel = np.arange(np.ceil(p.y_mid - 0.99), np.floor(p.y_mid + 0.99) + 1)
         assert list(ink_rows) == list(within_a_pixel)
         np.testing.assert_allclose(band.sum(axis=0), 255, atol=1)
-    with pytest.raises(ValueError, match="unknown rasterizer"):
-        render_plot(np.zeros((12, 5000)), RenderConfig(rasterizer="svg"))
 
 
 def test_baseline_level_from_100hz_samples_matches_full_median(real_signals):
@@ -162,6 +160,15 @@ def test_stft_image_fixed_db_scale_and_frequency_axis():
     assert img[:160, 213:].max() == 0  # silent leads stay black
     louder = render_stft(10 * sig, cfg)  # fixed dB range: 10x amplitude is brighter
     assert louder[:160, :213].mean() > tile.mean() + 10
+
+
+def test_render_config_rejects_unknown_options():
+    with pytest.raises(ValueError, match="unknown rasterizer 'svg'"):
+        RenderConfig(rasterizer="svg")
+    with pytest.raises(ValueError, match="unknown layout 'spiral'"):
+        RenderConfig(layout="spiral")
+    with pytest.raises(ValueError, match="line_width"):
+        RenderConfig(line_width=0)
 
 
 def test_render_config_is_hashable_and_px_scale():
