@@ -22,11 +22,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ecgplot.aiwin import read_record  # noqa: E402
 from ecgplot.physionet import import_physionet  # noqa: E402
+from ecgplot.plots import save_figure  # noqa: E402
 from ecgplot.render import (  # noqa: E402
     RASTERIZERS,
     RenderConfig,
@@ -66,11 +69,46 @@ def process_wall(data: Path, out: Path, workers: int, extra: list[str]) -> float
     return time.perf_counter() - start
 
 
+def save_comparison(path: Path, signal, cfg: RenderConfig) -> dict[str, float]:
+    """PNG of one record's first 2.5 s of leads I-III (a quarter of the image, enlarged)
+    as drawn by matplotlib and by each fast rasteriser; returns each rasteriser's
+    agreement with matplotlib over the whole image."""
+    import matplotlib.pyplot as plt
+
+    prepared = prepare_signal(signal, cfg)
+    images = {"matplotlib": draw_plot_reference(prepared, cfg)}
+    images.update({r: draw_plot(prepared, replace(cfg, rasterizer=r)) for r in RASTERIZERS})
+    ref = images["matplotlib"].astype(int)
+    scores = {}
+    fig, axes = plt.subplots(1, len(images), figsize=(5 * len(images), 5.6))
+    for ax, (name, img) in zip(axes, images.items()):
+        title = name
+        if name != "matplotlib":
+            ink, ink_ref = img < 128, ref < 128
+            diff = float(np.abs(img.astype(int) - ref).mean())
+            iou = float((ink & ink_ref).sum() / (ink | ink_ref).sum())
+            scores[f"{name}_mean_abs_diff"], scores[f"{name}_ink_iou"] = diff, iou
+            title += f": |diff| {diff:.2f}, ink IoU {iou:.3f}"
+        crop = img[: cfg.size // 4, : cfg.size // 4]
+        ax.imshow(crop, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        ax.set_title(title)
+        ax.axis("off")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_figure(fig, path)
+    return scores
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--n-reference", type=int, default=40, help="records timed on both renderers")
+    p.add_argument(
+        "--png",
+        type=Path,
+        default=ROOT / "output" / "benchmark_render" / "comparison.png",
+        help="side-by-side crops of one record drawn by each renderer",
+    )
     args = p.parse_args()
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,6 +137,9 @@ def main() -> None:
                     f"{layout:8s} draw: {rasterizer:6s} {fast:6.3f} ms/rec  "
                     f"ratio {ref / fast:5.1f}x  (with filter {(ref + prep) / (fast + prep):4.1f}x)"
                 )
+        scores = save_comparison(args.png, subset[0], RenderConfig(grid=True))
+        print(f"renderer comparison (first record, rows12): {args.png}")
+        figures.update({k: round(v, 3) for k, v in scores.items()})
         figures["fast_all_records_ms"] = round(
             ms_per_record(render_plot, signals, RenderConfig()), 2
         )
