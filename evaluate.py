@@ -16,11 +16,9 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ecgplot.aiwin import BadInputError, read_labels, read_probs
 from ecgplot.atomic import atomic_write
-from ecgplot.decide import decide_task1, decide_task2
+from ecgplot.decide import decide
 from ecgplot.evaluate import align, evaluate
 
 
@@ -42,16 +40,15 @@ def main() -> int:
             names, probs = read_probs(args.probs, args.task)
         if args.answer:
             answer = read_labels(args.answer, args.task)
+            if probs is not None:
+                order = {n: i for i, n in enumerate(names)}
             names = align(truth, list(answer), args.answer)
             labels = [answer[n] for n in names]
             if probs is not None:
-                order = {n: i for i, n in enumerate(read_probs(args.probs, args.task)[0])}
                 probs = probs[[order[n] for n in names]]
         else:
             align(truth, names, args.probs)
-            labels = (
-                decide_task1(probs) if args.task == 1 else decide_task2(probs, np.full(12, 0.5))
-            )
+            labels = decide(probs, args.task)
     except (BadInputError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

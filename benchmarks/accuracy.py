@@ -17,15 +17,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ecgplot.aiwin import read_labels, read_probs  # noqa: E402
-from ecgplot.decide import decide_task1, decide_task2  # noqa: E402
+from ecgplot.decide import decide  # noqa: E402
 from ecgplot.evaluate import evaluate  # noqa: E402
 from ecgplot.experiment import load_experiment  # noqa: E402
+from ecgplot.infer import load_run  # noqa: E402
 from ecgplot.logs import setup_logging  # noqa: E402
 from ecgplot.physionet import import_physionet  # noqa: E402
 from ecgplot.trainer import fit  # noqa: E402
@@ -59,10 +58,7 @@ def main() -> None:
             fit(cfg)
             run = args.out / f"task{task}"
             names, probs = read_probs(run / "oof_probs.csv", task)
-            thresholds = np.array(json.loads((run / "thresholds.json").read_text())["thresholds"])
-            labels = (
-                decide_task1(probs, thresholds[1]) if task == 1 else decide_task2(probs, thresholds)
-            )
+            labels = decide(probs, task, load_run(run).thresholds)
             truth = read_labels(data / "trainreference.csv", task)
             result = evaluate(task, truth, names, labels, probs, run / "eval", 1000)
             keys = ("f1", "accuracy", "auc") if task == 1 else ("macro_f1", "micro_f1", "macro_auc")

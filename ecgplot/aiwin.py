@@ -189,6 +189,15 @@ def labels_to_multihot(ids: Iterable[int]) -> np.ndarray:
     return vec
 
 
+def label_matrix(
+    labels: Mapping[str, int | Sequence[int]], names: Sequence[str], task: int
+) -> np.ndarray:
+    """Targets of ``names`` in order: task 1 (n,) tags; task 2 (n, 12) multi-hot rows."""
+    if task == 1:
+        return np.array([labels[n] for n in names])
+    return np.stack([labels_to_multihot(labels[n]) for n in names])
+
+
 def write_labels(path: str | Path, labels: Mapping[str, int | Sequence[int]], task: int) -> None:
     """Write labels in the task's ``trainreference.csv`` / ``answer.csv`` format, atomically.
 

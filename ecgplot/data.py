@@ -55,6 +55,19 @@ def to_tensor(img: np.ndarray) -> np.ndarray:
     )
 
 
+def render_images(
+    signal: np.ndarray, cfg: ExperimentConfig
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """uint8 plot image and STFT image (None unless ``data.stft``) of a record's signal."""
+    plot = render_plot(signal, cfg.render)
+    return plot, (render_stft(signal, cfg.render) if cfg.data.stft else None)
+
+
+def model_inputs(plot: np.ndarray, stft: np.ndarray | None) -> list[np.ndarray]:
+    """The network's input arrays: the normalised plot image, then the STFT image if any."""
+    return [to_tensor(plot)] + ([to_tensor(stft)] if stft is not None else [])
+
+
 @dataclass(frozen=True)
 class Split:
     """Record names of one train/validation split and their labels."""
@@ -158,9 +171,7 @@ class ECGImageDataset(paddle.io.Dataset):
         signal = read_record(self.record_dir / f"{name}.mat").signal
         if self.signal_aug is not None:
             signal = self.signal_aug(signal, self.rng)
-        plot = render_plot(signal, self.cfg.render)
-        stft = render_stft(signal, self.cfg.render) if self.cfg.data.stft else None
-        return plot, stft
+        return render_images(signal, self.cfg)
 
     def target(self, name: str) -> np.ndarray:
         value = self.labels[name]
@@ -173,7 +184,7 @@ class ECGImageDataset(paddle.io.Dataset):
         plot, stft = self.images(name)
         if self.image_aug is not None:
             plot = self.image_aug(image=plot)["image"]
-        inputs = [to_tensor(plot)] + ([to_tensor(stft)] if stft is not None else [])
+        inputs = model_inputs(plot, stft)
         if self.labels is None:
             return (*inputs,)
         return (*inputs, self.target(name))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import f1_score
 
-NORMAL, BRADY, TACHY = 0, 1, 2  # column indices of classes 1, 2, 3
+NORMAL, BRADY, TACHY, AF = 0, 1, 2, 4  # column indices of classes 1, 2, 3 and 5
 BRADY_BPM, TACHY_BPM = 60.0, 100.0
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
@@ -48,7 +48,7 @@ def heart_rate_rule(chosen: np.ndarray, bpm: float) -> np.ndarray:
     """Set or clear sinus bradycardia (< 60 bpm) and tachycardia (> 100 bpm) from the
     measured heart rate, only for rhythms the model called sinus-like (no AF)."""
     out = chosen.copy()
-    if not np.isfinite(bpm) or out[4]:  # class 5: atrial fibrillation is not sinus
+    if not np.isfinite(bpm) or out[AF]:  # atrial fibrillation is not a sinus rhythm
         return out
     out[BRADY] = bpm < BRADY_BPM
     out[TACHY] = bpm > TACHY_BPM
@@ -74,3 +74,18 @@ def decide_task2(
 def decide_task1(probs: np.ndarray, threshold: float = 0.5) -> list[int]:
     """Tag 1 (abnormal) when P(abnormal) reaches ``threshold``; ``probs`` is (n, 2)."""
     return [int(p >= threshold) for p in probs[:, 1]]
+
+
+def decide(
+    probs: np.ndarray,
+    task: int,
+    thresholds: np.ndarray | None = None,
+    heart_rates: Sequence[float] | None = None,
+) -> list:
+    """Competition labels of each record from its probabilities, with a run's decision
+    thresholds (0.5 for every class without them) and, for task 2, the label rules."""
+    if thresholds is None:
+        thresholds = np.full(probs.shape[1], 0.5)
+    if task == 1:
+        return decide_task1(probs, float(thresholds[1]))
+    return decide_task2(probs, thresholds, heart_rates)

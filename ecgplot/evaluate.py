@@ -5,12 +5,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.metrics import (  # noqa: E402
+import numpy as np
+from sklearn.metrics import (
     ConfusionMatrixDisplay,
     PrecisionRecallDisplay,
     RocCurveDisplay,
@@ -20,8 +16,8 @@ from sklearn.metrics import (  # noqa: E402
     roc_auc_score,
 )
 
-from .aiwin import CLASS_NAMES, BadInputError, labels_to_multihot  # noqa: E402
-from .plots import save_figure  # noqa: E402
+from .aiwin import CLASS_NAMES, BadInputError, label_matrix
+from .plots import plt, save_figure  # plots selects the Agg backend
 
 
 def align(truth: dict, names: list[str], source: Path) -> list[str]:
@@ -105,7 +101,7 @@ def evaluate(
     probabilities are given."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if task == 1:
-        y = np.array([truth[n] for n in names])
+        y = label_matrix(truth, names, task)
         pred = np.array(labels)
         score = probs[:, 1] if probs is not None else None
         result = scores_task1(y, pred, score)
@@ -118,8 +114,8 @@ def evaluate(
         if score is not None:
             _curves(out_dir, [(y, score, "abnormal")])
     else:
-        y = np.stack([labels_to_multihot(truth[n]) for n in names])
-        pred = np.stack([labels_to_multihot(ids) for ids in labels])
+        y = label_matrix(truth, names, task)
+        pred = label_matrix(dict(zip(names, labels)), names, task)
         result = scores_task2(y, pred, probs)
         result["ci95"] = bootstrap_ci(scores_task2, (y, pred, probs), n_bootstrap)
         _per_class_plot(out_dir / "per_class.png", result["per_class"])

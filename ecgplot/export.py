@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import paddle
-import paddle.nn.functional as F
 from paddle.static import InputSpec
 
-from .model import ECGClassifier, probabilities
+from .atomic import atomic_path
+from .model import ECGClassifier, activation, probabilities
 
 log = logging.getLogger(__name__)
 
@@ -27,27 +27,20 @@ MODEL_STEM = "inference"
 class PlotProbabilities(paddle.nn.Layer):
     """Plot image -> class probabilities."""
 
-    def __init__(self, model: ECGClassifier, softmax: bool):
+    def __init__(self, model: ECGClassifier, task: int):
         super().__init__()
         self.model = model
-        self.softmax = softmax
+        self.task = task
 
     def forward(self, plot):
-        logits = self.model(plot)
-        return F.softmax(logits, axis=1) if self.softmax else F.sigmoid(logits)
+        return activation(self.model(plot), self.task)
 
 
-class TwoStreamProbabilities(paddle.nn.Layer):
+class TwoStreamProbabilities(PlotProbabilities):
     """Plot and STFT images -> class probabilities."""
 
-    def __init__(self, model: ECGClassifier, softmax: bool):
-        super().__init__()
-        self.model = model
-        self.softmax = softmax
-
     def forward(self, plot, stft):
-        logits = self.model(plot, stft)
-        return F.softmax(logits, axis=1) if self.softmax else F.sigmoid(logits)
+        return activation(self.model(plot, stft), self.task)
 
 
 def export_model(model: ECGClassifier, task: int, size: int, two_stream: bool, out: Path) -> dict:
@@ -58,7 +51,7 @@ def export_model(model: ECGClassifier, task: int, size: int, two_stream: bool, o
     model.eval()
     names = ["plot", "stft"] if two_stream else ["plot"]
     specs = [InputSpec([None, 3, size, size], "float32", n) for n in names]
-    wrapper = (TwoStreamProbabilities if two_stream else PlotProbabilities)(model, task == 1)
+    wrapper = (TwoStreamProbabilities if two_stream else PlotProbabilities)(model, task)
     wrapper.eval()
     out.mkdir(parents=True, exist_ok=True)
     paddle.jit.save(wrapper, str(out / MODEL_STEM), input_spec=specs)
@@ -69,9 +62,8 @@ def export_model(model: ECGClassifier, task: int, size: int, two_stream: bool, o
     )
     params_file = out / f"{MODEL_STEM}.pdiparams"
     onnx_file = out / "model.onnx"
-    tmp = out / ".model.onnx.tmp"
-    paddle2onnx.export(str(model_file), str(params_file), str(tmp))
-    os.replace(tmp, onnx_file)
+    with atomic_path(onnx_file) as tmp:
+        paddle2onnx.export(str(model_file), str(params_file), str(tmp))
     return {
         "model": str(model_file),
         "params": str(params_file),

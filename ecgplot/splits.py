@@ -8,7 +8,7 @@ import numpy as np
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
 from sklearn.model_selection import StratifiedKFold
 
-from .aiwin import labels_to_multihot
+from .aiwin import label_matrix
 
 
 def assign_folds(
@@ -22,11 +22,10 @@ def assign_folds(
     names = sorted(labels)
     if len(names) < n_folds:
         raise ValueError(f"{len(names)} labelled records cannot fill {n_folds} folds")
+    y = label_matrix(labels, names, task)
     if task == 1:
-        y = np.array([labels[n] for n in names])
         splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     else:
-        y = np.stack([labels_to_multihot(labels[n]) for n in names])
         splitter = MultilabelStratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     folds = np.empty(len(names), dtype=int)
     for k, (_, val_idx) in enumerate(splitter.split(np.zeros(len(names)), y)):

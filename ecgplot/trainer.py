@@ -15,8 +15,8 @@ import numpy as np
 import paddle
 from tqdm import tqdm
 
-from .aiwin import labels_to_multihot, read_probs, write_probs
-from .atomic import atomic_write
+from .aiwin import label_matrix, read_probs, write_probs
+from .atomic import atomic_path, atomic_write
 from .config import dump_yaml, to_dict
 from .data import ECGImageDataset, check_processed, load_split
 from .decide import choose_thresholds
@@ -132,15 +132,8 @@ def _optimizer_state(opt_state: dict, model: paddle.nn.Layer, to_structured: boo
 
 
 def _save_atomic(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    paddle.save(obj, str(tmp))
-    os.replace(tmp, path)
-
-
-def _targets(names: list[str], labels: dict, task: int) -> np.ndarray:
-    if task == 1:
-        return np.array([labels[n] for n in names])
-    return np.stack([labels_to_multihot(labels[n]) for n in names])
+    with atomic_path(path) as tmp:
+        paddle.save(obj, str(tmp))
 
 
 def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False) -> FoldResult:
@@ -164,7 +157,7 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
     )
 
     model = build_model(cfg.model, cfg.num_classes, two_stream=cfg.data.stft)
-    train_targets = _targets(split.train, split.labels, task)
+    train_targets = label_matrix(split.labels, split.train, task)
     loss_fn = build_loss(cfg.loss, task, train_targets)
     o = cfg.optim
     scheduler = warmup_decay(
@@ -255,7 +248,7 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
         bar.close()
         images_per_s = seen / (time.perf_counter() - start)
         probs, val_loss = predict_loader(model, val_loader, task, loss_fn, "validate")
-        metrics = task_metrics(task, probs, _targets(split.val, split.labels, task))
+        metrics = task_metrics(task, probs, label_matrix(split.labels, split.val, task))
         row = {
             "epoch": epoch,
             "train_loss": total / seen,
@@ -359,7 +352,7 @@ def _write_summary(cfg: ExperimentConfig, run: Path, results: list[FoldResult]) 
     if held_out:
         names = [n for r in held_out for n in r.val_names]
         probs = np.concatenate([r.val_probs for r in held_out])
-        y = _targets(names, load_split(cfg, held_out[0].fold).labels, task)
+        y = label_matrix(load_split(cfg, held_out[0].fold).labels, names, task)
         if len(results) > 1:
             write_probs(run / "oof_probs.csv", names, probs, task)
             summary["oof"] = task_metrics(task, probs, y)
