@@ -171,7 +171,7 @@ class _DrawPlan:
 
     Samples are grouped by (panel, pixel column). ``index`` holds each group's samples as
     one column of a (k, groups) array (short groups repeat their last sample), so the
-    per-column min, max, first and last sample are a few whole-row numpy operations.
+    per-column max, min, first and last sample are reductions over its rows.
     """
 
     index: np.ndarray  # (k, g) index into signal.ravel()
@@ -241,22 +241,13 @@ def _background(cfg: RenderConfig) -> np.ndarray:
     return img
 
 
-def _reduce_rows(op: np.ufunc, a: np.ndarray) -> np.ndarray:
-    """Reduce a (k, g) array over its rows by pairwise halving (fast for small k)."""
-    while len(a) > 1:
-        half = len(a) // 2
-        pairs = op(a[:half], a[half : 2 * half])
-        a = np.concatenate([pairs, a[2 * half :]]) if len(a) % 2 else pairs
-    return a[0]
-
-
 def _column_y(signal: np.ndarray, plan: _DrawPlan, px_per_mv: float, fs: int) -> np.ndarray:
     """(4, g) y of each column group's highest and lowest point and of its first and last
     sample (pixels; y grows downwards), with the lead's baseline mid-panel, clipped to it."""
     k = np.float32(px_per_mv)
     offset = plan.y_mid + (baseline(signal, fs)[:, 0] * k)[plan.lead]
     s = signal.ravel()[plan.index]
-    values = np.stack([_reduce_rows(np.maximum, s), _reduce_rows(np.minimum, s), s[0], s[-1]])
+    values = np.stack([s.max(axis=0), s.min(axis=0), s[0], s[-1]])
     y = offset - values * k
     np.maximum(y, plan.y_top, out=y)
     np.minimum(y, plan.y_bottom, out=y)
