@@ -10,6 +10,12 @@ from pathlib import Path
 from typing import IO
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path`` (same suffix) for writers that take a file name;
@@ -24,6 +30,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent
     )
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # as open() would create it, not mkstemp's 0600
     try:
         yield Path(tmp)
         os.replace(tmp, path)
