@@ -158,8 +158,8 @@ class ECGImageDataset(paddle.io.Dataset):
         if img is None:
             raise BadInputError(path, "rendered image missing or unreadable (run process.py)")
         size = self.cfg.render.size
-        if img.shape != (size, size):
-            img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+        if img.shape != (size, size):  # render.yaml matched: the file itself is foreign
+            raise BadInputError(path, f"image is {img.shape}, expected ({size}, {size})")
         return img
 
     def images(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:

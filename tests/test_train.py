@@ -172,3 +172,23 @@ def test_full_size_configs_run_a_step(name, small_t2, physionet_t1, tmp_path):
     (result,) = fit(cfg)
     assert np.isfinite(result.best["train_loss"])
     assert (tmp_path / name / "fold0" / "best_model.pdparams").is_file()
+
+
+def test_png_of_the_wrong_size_is_bad_input(small_t2, tmp_path):
+    """Images are read as rendered: a foreign PNG is an error naming it, never resized."""
+    import cv2
+
+    from ecgplot.process import process_dataset
+
+    processed = tmp_path / "processed"
+    cfg = tiny_config(small_t2, tmp_path, "data.source=png", f"data.processed={processed}")
+    process_dataset(small_t2, processed, cfg.render, workers=1, n_folds=4)
+    split = load_split(cfg, 0)
+    dataset = ECGImageDataset(cfg, split.val, split.labels, train=False)
+    plot, target = dataset[0]
+    assert plot.shape == (3, 64, 64) and target.shape == (12,)
+    foreign = processed / "images" / "train" / f"{split.val[0]}.png"
+    cv2.imwrite(str(foreign), np.full((80, 80), 255, np.uint8))
+    with pytest.raises(BadInputError, match=r"image is \(80, 80\), expected \(64, 64\)") as err:
+        dataset[0]
+    assert str(foreign) in str(err.value)
