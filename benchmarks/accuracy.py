@@ -1,12 +1,15 @@
-"""Out-of-fold accuracy of the small CPU configs on the 627 real PhysioNet records.
+"""Out-of-fold accuracy on the 627 real PhysioNet records: image model, feature model
+and their fusion, per task, on the same folds.
 
-Imports ../shared/data for task 1 and task 2, trains every fold with
-configs/cpu_small_task{1,2}.yaml (``data.fold: all``), and prints the out-of-fold metrics
-(task 1 F1/accuracy/AUC; task 2 macro/micro F1 with the run's out-of-fold thresholds
-and macro AUC). On this 2-core CPU a full run takes hours: --epochs and --folds trade
-accuracy for time. Last line: JSON.
+Imports ../shared/data for task 1 and task 2, trains every fold of
+configs/cpu_small_task{T}.yaml (the CPU image recipe) and configs/features_task{T}.yaml
+(the signal-feature model), fuses the two runs with ensemble.py's fusion (weights fitted
+on out-of-fold probabilities, cross-fitted), and scores the three out-of-fold predictions
+of all records with bootstrap 95% intervals (decisions with out-of-fold thresholds and
+the label rules). Rendered images' trunk maps and features are cached in --out, so a
+rerun only trains. Last line: JSON.
 
-    python benchmarks/accuracy.py [--folds 5] [--epochs 5] [--tasks 1 2]
+    python benchmarks/accuracy.py [--folds 5] [--epochs N] [--tasks 1 2]
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ecgplot.aiwin import read_labels, read_probs  # noqa: E402
+from ecgplot.aiwin import read_labels  # noqa: E402
 from ecgplot.decide import decide  # noqa: E402
+from ecgplot.ensemble import ensemble, read_probs_table, run_member, write_ensemble  # noqa: E402
 from ecgplot.evaluate import evaluate  # noqa: E402
 from ecgplot.experiment import load_experiment  # noqa: E402
 from ecgplot.infer import load_run  # noqa: E402
@@ -29,45 +33,75 @@ from ecgplot.logs import setup_logging  # noqa: E402
 from ecgplot.physionet import import_physionet  # noqa: E402
 from ecgplot.trainer import fit  # noqa: E402
 
+KEYS = {1: ("auc", "f1", "accuracy"), 2: ("macro_auc", "macro_f1", "micro_f1")}
+
+
+def score(task: int, truth: dict, probs_csv: Path, thresholds, out: Path, n_boot: int) -> dict:
+    table = read_probs_table(probs_csv, task)
+    names, probs = list(table.index), table.to_numpy()
+    labels = decide(probs, task, thresholds)
+    return evaluate(task, truth, names, labels, probs, out, n_boot)
+
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, help="image model epochs (default: the config's)")
     p.add_argument("--tasks", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--bootstrap", type=int, default=1000)
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmark_accuracy")
     args = p.parse_args()
     setup_logging(args.out / "accuracy.log")
-    figures: dict[str, float] = {"folds": args.folds, "epochs": args.epochs}
-    with tempfile.TemporaryDirectory() as tmp:
-        for task in args.tasks:
-            data = Path(tmp) / f"task{task}"
+    start = time.perf_counter()
+    figures: dict[str, float] = {"folds": args.folds}
+    lines = []
+    for task in args.tasks:
+        data = args.out / "data" / f"task{task}"
+        if not (data / "trainreference.csv").is_file():
             import_physionet(args.shared, data, task=task)
-            cfg = load_experiment(
-                ROOT / "configs" / f"cpu_small_task{task}.yaml",
-                [
-                    f"data.root={data}",
-                    f"output_dir={args.out}",
-                    f"name=task{task}",
-                    "data.fold=all",
-                    f"data.n_folds={args.folds}",
-                    f"train.epochs={args.epochs}",
-                ],
+        common = [
+            f"data.root={data}",
+            f"output_dir={args.out}",
+            "data.fold=all",
+            f"data.n_folds={args.folds}",
+        ]
+        runs = {}
+        for model, config in (("image", "cpu_small"), ("features", "features")):
+            overrides = [*common, f"name=task{task}_{model}"]
+            if model == "image":
+                overrides.append(f"train.cache_dir={args.out / 'cache'}")
+                if args.epochs:
+                    overrides.append(f"train.epochs={args.epochs}")
+            t0 = time.perf_counter()
+            fit(load_experiment(ROOT / "configs" / f"{config}_task{task}.yaml", overrides))
+            figures[f"task{task}_{model}_minutes"] = round((time.perf_counter() - t0) / 60, 1)
+            runs[model] = args.out / f"task{task}_{model}"
+        truth = read_labels(data / "trainreference.csv", task)
+        fused = ensemble([run_member(r) for r in runs.values()], truth, "weights")
+        fusion_dir = args.out / f"task{task}_fusion"
+        write_ensemble(fused, fusion_dir / "answer.csv")
+        figures[f"task{task}_fusion_weights"] = fused.fusion.describe()["weights"]
+        sources = {m: (r / "oof_probs.csv", load_run(r).thresholds) for m, r in runs.items()}
+        sources["fusion"] = (fusion_dir / "oof_probs.csv", fused.thresholds)
+        for model, (csv, thresholds) in sources.items():
+            result = score(
+                task, truth, csv, thresholds, args.out / f"eval_t{task}_{model}", args.bootstrap
             )
-            fit(cfg)
-            run = args.out / f"task{task}"
-            names, probs = read_probs(run / "oof_probs.csv", task)
-            labels = decide(probs, task, load_run(run).thresholds)
-            truth = read_labels(data / "trainreference.csv", task)
-            result = evaluate(task, truth, names, labels, probs, run / "eval", 1000)
-            keys = ("f1", "accuracy", "auc") if task == 1 else ("macro_f1", "micro_f1", "macro_auc")
-            for key in keys:
+            cells = []
+            for key in KEYS[task]:
                 lo, hi = result["ci95"][key]
-                figures[f"task{task}_{key}"] = round(result[key], 4)
-                print(
-                    f"task {task} out-of-fold {key:9s} {result[key]:.4f} (95% CI {lo:.3f}-{hi:.3f})"
-                )
+                figures[f"task{task}_{model}_{key}"] = round(result[key], 4)
+                figures[f"task{task}_{model}_{key}_ci95"] = [round(lo, 3), round(hi, 3)]
+                cells.append(f"{key} {result[key]:.3f} ({lo:.3f}-{hi:.3f})")
+            lines.append(f"task {task} {model:8s} " + ", ".join(cells))
+            print(lines[-1], flush=True)
+    figures["minutes"] = round((time.perf_counter() - start) / 60, 1)
+    print(
+        f"\nout-of-fold over {args.folds} folds, bootstrap 95% intervals "
+        f"({figures['minutes']} min):"
+    )
+    print("\n".join(lines))
     print(json.dumps(figures))
 
 

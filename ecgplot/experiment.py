@@ -25,8 +25,12 @@ class DataConfig:
     limit: int | None = None  # use only the first N training records (smoke tests)
 
 
+MODEL_KINDS = ("image", "features")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
+    kind: str = "image"  # image: ResNet on rendered plots; features: signal-feature model
     arch: str = "resnet50"  # resnet18/34/50/101/152 from paddle.vision
     pretrained: str | None = "imagenet"  # "imagenet", a .pdparams path, or None
     freeze_stages: int = 0  # 0: train all; 1: stem; 2: + layer1; ... 5: whole backbone
@@ -34,6 +38,23 @@ class ModelConfig:
     dropout: float = 0.0
     fusion: str = "concat"  # two-stream fusion of plot and STFT features
     shared_backbone: bool = False  # one backbone for both streams
+
+    def __post_init__(self) -> None:
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(f"model.kind must be one of {MODEL_KINDS}, got {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class FeatureModelConfig:
+    """The signal-feature model (``model.kind: features``): scikit-learn
+    HistGradientBoosting, one binary model per class, on ``ecgplot.features``."""
+
+    max_iter: int = 300
+    learning_rate: float = 0.05
+    max_leaf_nodes: int = 31
+    min_samples_leaf: int = 20
+    l2_regularization: float = 0.0
+    class_weight: str | None = None  # None or "balanced"
 
 
 @dataclass(frozen=True)
@@ -97,6 +118,8 @@ class TrainConfig:
     monitor: str = "auto"  # auto (task 1: f1, task 2: macro_f1) or a metric name
     log_interval: int = 10  # steps between log lines
     max_steps_per_epoch: int | None = None  # smoke runs
+    cache_trunk: bool = False  # compute the frozen stages once per image, train the rest
+    cache_dir: str | None = "output/cache"  # where cached trunk maps are kept (None: memory)
 
 
 @dataclass(frozen=True)
@@ -106,6 +129,7 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    features: FeatureModelConfig = field(default_factory=FeatureModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     image_aug: ImageAugConfig = field(default_factory=ImageAugConfig)
@@ -129,6 +153,14 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> Exper
         raise ValueError(f"data.task must be 1 or 2, got {cfg.data.task!r}")
     if cfg.signal_aug.enabled and cfg.data.source != "signal":
         raise ValueError("signal_aug.enabled needs data.source: signal (render on the fly)")
+    if cfg.train.cache_trunk:
+        if cfg.image_aug.enabled or cfg.signal_aug.enabled or cfg.data.stft:
+            raise ValueError(
+                "train.cache_trunk needs fixed single-stream images: disable image_aug, "
+                "signal_aug and data.stft"
+            )
+        if not 1 <= cfg.model.freeze_stages <= 5:
+            raise ValueError("train.cache_trunk needs model.freeze_stages 1-5 (the trunk)")
     return cfg
 
 

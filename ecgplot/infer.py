@@ -26,6 +26,8 @@ from .export import (
     export_model,
     read_export_info,
 )
+from .feature_model import CHECKPOINT as FEATURE_CHECKPOINT
+from .feature_model import FeaturePredictor
 from .model import ECGClassifier, build_model
 from .signal import heart_rate
 from .trainer import MODEL_INFO_FILE, THRESHOLDS_FILE
@@ -33,6 +35,7 @@ from .trainer import MODEL_INFO_FILE, THRESHOLDS_FILE
 log = logging.getLogger(__name__)
 
 TTA_SHIFT_S = 0.5
+CHECKPOINTS = {"image": "best_model.pdparams", "features": FEATURE_CHECKPOINT}
 
 
 @dataclass
@@ -52,9 +55,10 @@ def load_run(path: str | Path) -> Run:
     if not (path / "config.yaml").is_file():
         raise BadInputError(path, "not a run folder (no config.yaml); train.py writes one")
     cfg = from_dict(ExperimentConfig, load_yaml(path / "config.yaml"))
-    checkpoints = sorted(path.glob("fold*/best_model.pdparams"))
+    checkpoint = CHECKPOINTS[cfg.model.kind]
+    checkpoints = sorted(path.glob(f"fold*/{checkpoint}"))
     if not checkpoints:
-        raise BadInputError(path, "no fold*/best_model.pdparams checkpoint")
+        raise BadInputError(path, f"no fold*/{checkpoint} checkpoint")
     thresholds = None
     if (path / THRESHOLDS_FILE).is_file():
         thresholds = np.array(json.loads((path / THRESHOLDS_FILE).read_text())["thresholds"])
@@ -103,7 +107,12 @@ BACKENDS = ("dygraph", "paddle", "onnx")
 
 def load_predictors(run: Run, backend: str = "dygraph") -> list[Callable]:
     """One predictor per fold: the dygraph models, or the exported models run by Paddle
-    Inference (oneDNN on the CPU) or ONNX Runtime."""
+    Inference (oneDNN on the CPU) or ONNX Runtime. Feature-model runs predict from the
+    signals with scikit-learn (the dygraph backend)."""
+    if run.cfg.model.kind == "features":
+        if backend != "dygraph":
+            raise BadInputError(run.path, f"a feature-model run has no {backend} export")
+        return [FeaturePredictor(c) for c in run.checkpoints]
     if backend == "dygraph":
         return [DygraphPredictor(m, run.cfg.data.task) for m in load_models(run)]
     folds = read_export_info(run.path)
@@ -117,12 +126,16 @@ def load_predictors(run: Run, backend: str = "dygraph") -> list[Callable]:
 def predict_signals(
     predictors: list[Callable], signals: list[np.ndarray], cfg: ExperimentConfig, tta: int = 0
 ) -> np.ndarray:
-    """Mean probability over fold predictors and TTA views, one row per signal."""
-    per_view = [
-        model_inputs(*render_images(v, cfg)) for signal in signals for v in views(signal, tta)
-    ]
-    stacked = [np.stack(x) for x in zip(*per_view)]
-    probs = np.mean([p(stacked) for p in predictors], axis=0)
+    """Mean probability over fold predictors and TTA views, one row per signal. Image
+    models take the rendered views, the feature model the signals themselves."""
+    all_views = [v for signal in signals for v in views(signal, tta)]
+    if cfg.model.kind == "features":
+        inputs = all_views
+    else:
+        inputs = [
+            np.stack(x) for x in zip(*(model_inputs(*render_images(v, cfg)) for v in all_views))
+        ]
+    probs = np.mean([p(inputs) for p in predictors], axis=0)
     return probs.reshape(len(signals), tta + 1, -1).mean(axis=1)
 
 

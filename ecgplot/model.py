@@ -119,7 +119,33 @@ class ECGClassifier(nn.Layer):
                         layer.eval()
         return self
 
+    def _stages(self, backbone: nn.Layer) -> list[nn.Layer]:
+        stem = nn.Sequential(backbone.conv1, backbone.bn1, backbone.relu, backbone.maxpool)
+        return [stem, backbone.layer1, backbone.layer2, backbone.layer3, backbone.layer4]
+
+    def trunk(self, plot: paddle.Tensor) -> paddle.Tensor:
+        """The frozen stages (``freeze_stages``) of the plot backbone: their output does
+        not change in training, so it can be computed once per image and cached."""
+        if self.two_stream:
+            raise ValueError("a cached trunk serves single-stream models only (no data.stft)")
+        for stage in self._stages(self.backbone)[: self.cfg.freeze_stages]:
+            plot = stage(plot)
+        return plot
+
+    def top(self, maps: paddle.Tensor) -> paddle.Tensor:
+        """The trained stages, pooling and head, from :meth:`trunk`'s output."""
+        for stage in self._stages(self.backbone)[self.cfg.freeze_stages :]:
+            maps = stage(maps)
+        return self._head(paddle.flatten(self.backbone.avgpool(maps), 1))
+
+    def _head(self, features: paddle.Tensor) -> paddle.Tensor:
+        if self.dropout is not None:
+            features = self.dropout(features)
+        return self.head(features)
+
     def forward(self, plot: paddle.Tensor, stft: paddle.Tensor | None = None) -> paddle.Tensor:
+        if not self.two_stream:
+            return self.top(self.trunk(plot))
         features = paddle.flatten(self.backbone(plot), 1)
         if self.two_stream:
             other = self.stft_backbone or self.backbone
@@ -128,9 +154,24 @@ class ECGClassifier(nn.Layer):
                 features = paddle.concat([features, stft_features], axis=1)
             else:
                 features = features + stft_features
-        if self.dropout is not None:
-            features = self.dropout(features)
-        return self.head(features)
+        return self._head(features)
+
+
+class TopOnly(nn.Layer):
+    """The trained part of an :class:`ECGClassifier` (:meth:`~ECGClassifier.top`), fed
+    with cached trunk maps; ``train()`` keeps the model's frozen parts in eval mode."""
+
+    def __init__(self, model: ECGClassifier):
+        super().__init__()
+        self.model = model
+
+    def train(self):
+        super().train()
+        self.model.train()
+        return self
+
+    def forward(self, maps: paddle.Tensor) -> paddle.Tensor:
+        return self.model.top(maps)
 
 
 def activation(logits: paddle.Tensor, task: int) -> paddle.Tensor:

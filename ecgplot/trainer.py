@@ -18,14 +18,16 @@ from tqdm import tqdm
 from .aiwin import label_matrix, read_probs, write_probs
 from .atomic import atomic_path, atomic_write
 from .config import dump_yaml, to_dict
-from .data import ECGImageDataset, check_processed, load_split
+from .data import ECGImageDataset, check_processed, load_split, prepare_inputs
 from .decide import choose_thresholds
 from .experiment import ExperimentConfig
+from .feature_model import train_feature_fold
 from .losses import build_loss
 from .metrics import default_monitor, task_metrics
-from .model import build_model, probabilities
+from .model import TopOnly, build_model, probabilities
 from .plots import training_curves
 from .schedule import warmup_decay
+from .trunk_cache import CachedTrunkDataset, trunk_maps
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +73,15 @@ def seed_everything(seed: int) -> None:
 
 
 def _worker_init(worker_id: int) -> None:
+    """Seed global generators per worker and epoch (the dataset seeds its own
+    augmentations per sample)."""
     info = paddle.io.get_worker_info()
-    seed = (info.dataset.cfg.train.seed * 1000 + worker_id) % 2**31
-    info.dataset.rng = np.random.default_rng(seed)
+    dataset = info.dataset
+    seed = np.random.SeedSequence(
+        [dataset.cfg.train.seed, getattr(dataset, "epoch", 0), worker_id]
+    ).generate_state(1)[0]
     np.random.seed(seed)
-    random.seed(seed)
+    random.seed(int(seed))
 
 
 def make_loader(dataset: ECGImageDataset, batch_size: int, shuffle: bool, workers: int):
@@ -97,7 +103,7 @@ def predict_loader(model, loader, task: int, loss_fn=None, desc: str = "predict"
     model.eval()
     probs, losses, count = [], 0.0, 0
     for batch in tqdm(loader, desc=desc, leave=False, disable=None):
-        inputs = batch[:-1] if loss_fn is not None else batch
+        inputs = prepare_inputs(batch[:-1] if loss_fn is not None else batch)
         logits = model(*inputs)
         if loss_fn is not None:
             losses += float(loss_fn(logits, batch[-1])) * len(logits)
@@ -141,8 +147,14 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
     task, main = cfg.data.task, is_main_process()
     check_processed(cfg)
     split = load_split(cfg, fold)
+    model = build_model(cfg.model, cfg.num_classes, two_stream=cfg.data.stft)
     train_ds = ECGImageDataset(cfg, split.train, split.labels, train=True)
     val_ds = ECGImageDataset(cfg, split.val, split.labels, train=False)
+    net: paddle.nn.Layer = model
+    if cfg.train.cache_trunk:
+        train_ds = CachedTrunkDataset(trunk_maps(model, train_ds, cfg), train_ds)
+        val_ds = CachedTrunkDataset(trunk_maps(model, val_ds, cfg), val_ds)
+        net = TopOnly(model)
     train_loader = make_loader(train_ds, cfg.train.batch_size, True, cfg.data.num_workers)
     val_loader = make_loader(val_ds, cfg.train.eval_batch_size, False, cfg.data.num_workers)
     steps = len(train_loader)
@@ -156,7 +168,6 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
         steps,
     )
 
-    model = build_model(cfg.model, cfg.num_classes, two_stream=cfg.data.stft)
     train_targets = label_matrix(split.labels, split.train, task)
     loss_fn = build_loss(cfg.loss, task, train_targets)
     o = cfg.optim
@@ -182,7 +193,8 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
         raise ValueError(f"optim.name must be adamw or momentum, got {o.name!r}")
     use_amp = cfg.train.amp and paddle.device.get_device().startswith("gpu")
     scaler = paddle.amp.GradScaler() if use_amp else None
-    net = paddle.DataParallel(model) if world_size() > 1 else model
+    if world_size() > 1:
+        net = paddle.DataParallel(net)
 
     monitor = cfg.train.monitor if cfg.train.monitor != "auto" else default_monitor(task)
     state = {"epoch": 0, "best": -np.inf, "best_epoch": -1, "bad_epochs": 0, "history": []}
@@ -212,13 +224,16 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
             json.dump(info, fh, indent=1)
 
     for epoch in range(state["epoch"] + 1, cfg.train.epochs + 1):
-        model.train()  # the model's own train(): keeps frozen stages and BatchNorm in eval
+        if hasattr(train_ds, "set_epoch"):
+            train_ds.set_epoch(epoch)
+        net.train()  # the model's own train(): keeps frozen stages and BatchNorm in eval
         total, seen, start = 0.0, 0, time.perf_counter()
         bar = tqdm(total=steps, desc=f"fold {fold} epoch {epoch}", leave=False, disable=None)
         for step, batch in enumerate(train_loader):
             if step >= steps:
                 break
             *inputs, target = batch
+            inputs = prepare_inputs(inputs)
             with paddle.amp.auto_cast(enable=use_amp):
                 logits = net(*inputs)
                 loss = loss_fn(logits.astype("float32"), target)
@@ -247,7 +262,7 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
                 )
         bar.close()
         images_per_s = seen / (time.perf_counter() - start)
-        probs, val_loss = predict_loader(model, val_loader, task, loss_fn, "validate")
+        probs, val_loss = predict_loader(net, val_loader, task, loss_fn, "validate")
         metrics = task_metrics(task, probs, label_matrix(split.labels, split.val, task))
         row = {
             "epoch": epoch,
@@ -322,11 +337,12 @@ def fit(cfg: ExperimentConfig, resume: bool = False) -> list[FoldResult]:
     predictions (``oof_probs.csv``) and metrics. Returns each fold's result."""
     run = cfg.run_dir
     seed_everything(cfg.train.seed)
-    device = select_device(cfg.train.device)
-    if device == "cpu":
-        configure_cpu(cfg.train.cpu_threads, cfg.train.onednn)
-    if world_size() > 1:
-        paddle.distributed.init_parallel_env()
+    if cfg.model.kind == "image":
+        device = select_device(cfg.train.device)
+        if device == "cpu":
+            configure_cpu(cfg.train.cpu_threads, cfg.train.onednn)
+        if world_size() > 1:
+            paddle.distributed.init_parallel_env()
     if is_main_process():
         run.mkdir(parents=True, exist_ok=True)
         with atomic_write(run / "config.yaml") as fh:
@@ -337,7 +353,10 @@ def fit(cfg: ExperimentConfig, resume: bool = False) -> list[FoldResult]:
         folds = [cfg.data.fold]
     else:
         raise ValueError(f"data.fold must be 0..{cfg.data.n_folds - 1} or 'all'")
-    results = [train_fold(cfg, k, run / f"fold{k}", resume) for k in folds]
+    if cfg.model.kind == "features":
+        results = [train_feature_fold(cfg, k, run / f"fold{k}") for k in folds]
+    else:
+        results = [train_fold(cfg, k, run / f"fold{k}", resume) for k in folds]
     if is_main_process():
         _write_summary(cfg, run, results)
     return results

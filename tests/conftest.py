@@ -1,4 +1,10 @@
-"""Shared fixtures: real PhysioNet records from ../shared/data converted at run time."""
+"""Shared fixtures: real PhysioNet records converted at run time.
+
+``physionet_t1``/``physionet_t2``: the 23-record fixture set committed in
+``tests/data/physionet`` (always there). ``shared_t1``/``shared_t2``: all 627 records of
+``../shared/data``; tests that need them are marked ``full_data`` and skipped with the
+reason when that folder is absent (a fresh clone).
+"""
 
 from __future__ import annotations
 
@@ -12,34 +18,48 @@ from ecgplot.aiwin import read_labels, write_labels
 from ecgplot.physionet import import_physionet
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_DATA = ROOT / "tests" / "data" / "physionet"
+PTBXL = FIXTURE_DATA / "ptbxl"
+CINC = FIXTURE_DATA / "cinc2021"
+N_FIXTURE_RECORDS = 23
 SHARED_DATA = Path(os.environ.get("ECG_SHARED_DATA", ROOT.parent / "shared" / "data"))
-PTBXL = SHARED_DATA / "ptbxl-500"
-CINC = SHARED_DATA / "cinc2021-127"
 N_SHARED_RECORDS = 627
 
 
-def _need_shared() -> None:
-    if not (PTBXL.is_dir() and CINC.is_dir()):
-        pytest.skip(f"real records not found in {SHARED_DATA} (set ECG_SHARED_DATA)")
-
-
-def _imported(tmp_path_factory, task: int) -> Path:
-    _need_shared()
-    out = tmp_path_factory.mktemp(f"physionet_t{task}")
-    import_physionet(SHARED_DATA, out, task=task)
+def _imported(tmp_path_factory, src: Path, task: int) -> Path:
+    out = tmp_path_factory.mktemp(f"{src.name}_t{task}")
+    import_physionet(src, out, task=task)
     return out
+
+
+def _shared(tmp_path_factory, task: int) -> Path:
+    if not ((SHARED_DATA / "ptbxl-500").is_dir() and (SHARED_DATA / "cinc2021-127").is_dir()):
+        pytest.skip(f"needs all 627 records of {SHARED_DATA} (set ECG_SHARED_DATA)")
+    return _imported(tmp_path_factory, SHARED_DATA, task)
 
 
 @pytest.fixture(scope="session")
 def physionet_t2(tmp_path_factory) -> Path:
-    """All 627 shared records imported into an AIWIN task-2 dataset folder."""
-    return _imported(tmp_path_factory, 2)
+    """The 23 committed fixture records imported into an AIWIN task-2 dataset folder."""
+    return _imported(tmp_path_factory, FIXTURE_DATA, 2)
 
 
 @pytest.fixture(scope="session")
 def physionet_t1(tmp_path_factory) -> Path:
+    """The 23 committed fixture records imported into an AIWIN task-1 dataset folder."""
+    return _imported(tmp_path_factory, FIXTURE_DATA, 1)
+
+
+@pytest.fixture(scope="session")
+def shared_t2(tmp_path_factory) -> Path:
+    """All 627 shared records imported into an AIWIN task-2 dataset folder."""
+    return _shared(tmp_path_factory, 2)
+
+
+@pytest.fixture(scope="session")
+def shared_t1(tmp_path_factory) -> Path:
     """All 627 shared records imported into an AIWIN task-1 dataset folder."""
-    return _imported(tmp_path_factory, 1)
+    return _shared(tmp_path_factory, 1)
 
 
 def make_subset(src: Path, dst: Path, names: list[str], task: int) -> Path:
@@ -54,6 +74,6 @@ def make_subset(src: Path, dst: Path, names: list[str], task: int) -> Path:
 
 @pytest.fixture
 def small_t2(physionet_t2, tmp_path) -> Path:
-    """26 real records (PTB-XL and CinC) in a fresh task-2 folder the test may modify."""
-    names = sorted(p.stem for p in (physionet_t2 / "train").glob("*.mat"))[::25]
+    """The fixture records (PTB-XL and CinC) in a fresh task-2 folder the test may modify."""
+    names = sorted(p.stem for p in (physionet_t2 / "train").glob("*.mat"))
     return make_subset(physionet_t2, tmp_path / "data", names, task=2)

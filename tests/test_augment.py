@@ -53,6 +53,7 @@ def test_dataset_renders_augmented_signals(physionet_t2):
             "signal_aug.enabled=true",
             "signal_aug.max_shift_s=0.5",
             "image_aug.enabled=false",
+            "train.cache_trunk=false",
             "render.size=96",
         ],
     )
@@ -60,10 +61,14 @@ def test_dataset_renders_augmented_signals(physionet_t2):
     train = ECGImageDataset(
         cfg, names, aiwin.read_labels(physionet_t2 / "trainreference.csv", 2), train=True
     )
+    train.set_epoch(1)
     a, target = train[0]
+    again, _ = train[0]
+    train.set_epoch(2)
     b, _ = train[0]
-    assert a.shape == (3, 96, 96) and target.shape == (12,)
-    assert not np.array_equal(a, b)  # a new augmentation each time
+    assert a.shape == (96, 96) and a.dtype == np.uint8 and target.shape == (12,)
+    np.testing.assert_array_equal(a, again)  # seeded per (seed, epoch, index)
+    assert not np.array_equal(a, b)  # a new augmentation each epoch
     val = ECGImageDataset(cfg, names, None, train=False)
     (c,) = val[0]
     (d,) = val[0]

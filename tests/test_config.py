@@ -48,7 +48,8 @@ def test_every_shipped_config_loads():
         cfg = load_experiment(path)
         assert cfg.name == path.stem
     small = load_experiment(ROOT / "configs" / "cpu_small_task1.yaml")
-    assert (small.data.task, small.render.size, small.model.pretrained) == (1, 128, "imagenet")
+    assert (small.data.task, small.render.size, small.model.pretrained) == (1, 256, "imagenet")
+    assert small.train.cache_trunk and small.model.freeze_stages == 4
     full = load_experiment(ROOT / "configs" / "task2_resnet50_640_stft.yaml", ["optim.lr=0.01"])
     assert full.render.size == 640 and full.data.stft and full.optim.lr == 0.01
     with pytest.raises(ValueError, match="signal_aug.enabled needs data.source: signal"):

@@ -23,7 +23,7 @@ def runs(physionet_t1, physionet_t2, tmp_path_factory):
         (1, physionet_t1, ["loss.name=ce", "loss.pos_weight=null", "data.stft=true"]),
     ):
         tmp = tmp_path_factory.mktemp(f"export{task}")
-        names = sorted(p.stem for p in (src / "train").glob("*.mat"))[5::40]
+        names = sorted(p.stem for p in (src / "train").glob("*.mat"))[1::2]
         data = make_subset(src, tmp / "data", names, task=task)
         fit(
             tiny_config(

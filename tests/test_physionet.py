@@ -1,4 +1,4 @@
-"""PhysioNet import on the real shared records: values, lead order, lengths, labels."""
+"""PhysioNet import on real records: values, lead order, lengths, labels."""
 
 from __future__ import annotations
 
@@ -13,17 +13,30 @@ from ecgplot import aiwin
 from ecgplot.aiwin import BadInputError
 from ecgplot.physionet import import_physionet, scp_to_classes, snomed_to_classes
 
-from .conftest import CINC, N_SHARED_RECORDS, PTBXL
+from .conftest import CINC, N_FIXTURE_RECORDS, N_SHARED_RECORDS, PTBXL
 
 
-def test_import_writes_every_record(physionet_t2):
-    mats = sorted((physionet_t2 / "train").glob("*.mat"))
+@pytest.mark.full_data
+def test_import_writes_every_record(shared_t2):
+    mats = sorted((shared_t2 / "train").glob("*.mat"))
     assert len(mats) == N_SHARED_RECORDS
+    labels = aiwin.read_labels(shared_t2 / "trainreference.csv", 2)
+    assert set(labels) == {p.stem for p in mats}
+    report = json.loads((shared_t2 / "import_report.json").read_text())
+    assert report["n_written"] == N_SHARED_RECORDS
+    assert report["n_cropped"] == 3  # CinC A1041, A2712, A5215 are longer than 10 s
+    assert report["n_padded"] == 0 and report["skipped"] == {}
+    assert set(map(int, report["class_counts"])) == set(range(1, 13))
+
+
+def test_import_writes_every_fixture_record(physionet_t2):
+    mats = sorted((physionet_t2 / "train").glob("*.mat"))
+    assert len(mats) == N_FIXTURE_RECORDS
     labels = aiwin.read_labels(physionet_t2 / "trainreference.csv", 2)
     assert set(labels) == {p.stem for p in mats}
     report = json.loads((physionet_t2 / "import_report.json").read_text())
-    assert report["n_written"] == N_SHARED_RECORDS
-    assert report["n_cropped"] == 3  # CinC A1041, A2712, A5215 are longer than 10 s
+    assert report["n_written"] == N_FIXTURE_RECORDS
+    assert report["n_cropped"] == 1  # CinC A1041 is 17 s long
     assert report["n_padded"] == 0 and report["skipped"] == {}
     assert set(map(int, report["class_counts"])) == set(range(1, 13))
 
@@ -78,10 +91,17 @@ def test_label_mapping_on_named_records(physionet_t2, physionet_t1, name, classe
     assert tag == (0 if classes == [1] else 1)
 
 
-def test_task1_file_format(physionet_t1):
-    lines = (physionet_t1 / "trainreference.csv").read_text().splitlines()
+@pytest.mark.full_data
+def test_task1_file_format(shared_t1):
+    lines = (shared_t1 / "trainreference.csv").read_text().splitlines()
     assert lines[0] == "name,tag"
     assert len(lines) == N_SHARED_RECORDS + 1
+
+
+def test_task1_file_format_fixture(physionet_t1):
+    lines = (physionet_t1 / "trainreference.csv").read_text().splitlines()
+    assert lines[0] == "name,tag"
+    assert len(lines) == N_FIXTURE_RECORDS + 1
 
 
 def test_mapping_rules():

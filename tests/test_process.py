@@ -22,29 +22,30 @@ from .conftest import N_SHARED_RECORDS, ROOT
 SMALL = RenderConfig(size=128)
 
 
-def test_all_shared_records_task2(physionet_t2, tmp_path):
+@pytest.mark.full_data
+def test_all_shared_records_task2(shared_t2, tmp_path):
     out = tmp_path / "out"
-    result = process_dataset(physionet_t2, out, RenderConfig(), workers=2, n_folds=5)
+    result = process_dataset(shared_t2, out, RenderConfig(), workers=2, n_folds=5)
     assert result.task == 2 and result.n_rendered == N_SHARED_RECORDS and not result.bad
     pngs = sorted((out / "images" / "train").glob("*.png"))
     assert len(pngs) == N_SHARED_RECORDS
     img = cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED)
     assert img.shape == (640, 640) and img.dtype == np.uint8
     # the PNG holds exactly what the renderer draws for that record
-    rec = aiwin.read_record(physionet_t2 / "train" / f"{pngs[0].stem}.mat")
+    rec = aiwin.read_record(shared_t2 / "train" / f"{pngs[0].stem}.mat")
     np.testing.assert_array_equal(img, render_plot(rec.signal, RenderConfig()))
     assert (out / "examples.png").stat().st_size > 10_000
     assert (out / "render.yaml").is_file()
 
     folds = read_folds(out / "folds.csv")
     assert len(folds) == N_SHARED_RECORDS and set(folds.values()) == set(range(5))
-    labels = aiwin.read_labels(physionet_t2 / "trainreference.csv", 2)
+    labels = aiwin.read_labels(shared_t2 / "trainreference.csv", 2)
     per_fold = collections.Counter((folds[n], c) for n, cs in labels.items() for c in cs)
     for c in range(1, 13):
         counts = [per_fold[(k, c)] for k in range(5)]
         assert max(counts) - min(counts) <= 2, (c, counts)  # every class spread evenly
     # a second run with the same settings renders nothing and keeps the same folds
-    again = process_dataset(physionet_t2, out, RenderConfig(), workers=2, n_folds=5)
+    again = process_dataset(shared_t2, out, RenderConfig(), workers=2, n_folds=5)
     assert again.n_rendered == 0 and again.n_up_to_date == N_SHARED_RECORDS
     assert read_folds(out / "folds.csv") == folds
 

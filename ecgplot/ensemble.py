@@ -1,0 +1,322 @@
+"""Fuse the probabilities of several runs (and external probs files) into one answer.
+
+Members bring out-of-fold probabilities (a run's ``oof_probs.csv``, or an external
+file) and test probabilities (the run's ``probs.csv`` from ``predict.py``, predictions
+made here from ``--data``, or an external file). The fusion is fitted on the
+out-of-fold probabilities only:
+
+- ``weights``: a convex combination of the members' logits, weights on a simplex grid
+  chosen for the best (macro) AUC;
+- ``mean``: equal weights;
+- ``stack``: per class, a logistic regression on the members' logits.
+
+The fused out-of-fold probabilities are cross-fitted (each fold fused by a fusion fitted
+on the other folds), so their scores are honest; decision thresholds and the label rules
+are then chosen on them, and the fusion refitted on all folds makes the test answer.
+Members must cover the same records; runs must share their folds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+
+from .aiwin import BadInputError, label_matrix, prob_columns
+from .atomic import atomic_path, atomic_write
+from .decide import choose_thresholds, decide
+from .metrics import task_metrics
+
+log = logging.getLogger(__name__)
+
+METHODS = ("weights", "mean", "stack")
+EPS = 1e-6
+
+
+@dataclass
+class Member:
+    """One model's probabilities: out-of-fold, test (optional), and its folds (runs)."""
+
+    label: str
+    oof: pd.DataFrame
+    test: pd.DataFrame | None = None
+    folds: pd.Series | None = None
+
+
+def read_probs_table(path: Path, task: int | None = None) -> pd.DataFrame:
+    """A ``probs.csv`` as a frame indexed by ``name``, one column per class; the task is
+    read from the header when not given."""
+    try:
+        frame = pd.read_csv(path, dtype={"name": str})
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise BadInputError(path, f"not a readable probs CSV ({exc})") from exc
+    if task is None:
+        task = 1 if list(frame.columns[1:]) == prob_columns(1) else 2
+    expected = ["name", *prob_columns(task)]
+    if list(frame.columns) != expected:
+        raise BadInputError(path, f"expected header {','.join(expected)}")
+    if frame["name"].duplicated().any():
+        dups = frame.loc[frame["name"].duplicated(), "name"].tolist()
+        raise BadInputError(path, f"duplicate record names: {', '.join(dups[:10])}")
+    frame = frame.set_index("name")
+    values = frame.apply(pd.to_numeric, errors="coerce")
+    if values.isna().any().any() or ((values < 0) | (values > 1)).any().any():
+        raise BadInputError(path, "probabilities must be numbers in [0, 1]")
+    return values.astype(np.float64)
+
+
+def table_task(frame: pd.DataFrame) -> int:
+    return 1 if list(frame.columns) == prob_columns(1) else 2
+
+
+def run_member(run: Path, data: Path | None = None) -> Member:
+    """A run folder's out-of-fold probabilities and folds, and its test probabilities:
+    predicted here from ``data`` (MAT folder), else the run's ``probs.csv``."""
+    from .infer import load_run, predict_folder  # imports paddle
+
+    loaded = load_run(run)
+    task = loaded.cfg.data.task
+    oof_file = run / "oof_probs.csv"
+    if not oof_file.is_file():
+        raise BadInputError(run, "no oof_probs.csv: train the run with data.fold=all")
+    oof = read_probs_table(oof_file, task)
+    folds = pd.concat(
+        [
+            pd.Series(int(p.parent.name[4:]), index=read_probs_table(p, task).index)
+            for p in sorted(run.glob("fold*/val_probs.csv"))
+        ]
+    ).sort_index()
+    test = None
+    if data is not None:
+        pred = predict_folder(loaded, data)
+        if pred.bad:
+            raise BadInputError(
+                data, f"{len(pred.bad)} unreadable records, e.g. {next(iter(pred.bad))}"
+            )
+        test = pd.DataFrame(
+            pred.probs, index=pd.Index(pred.names, name="name"), columns=oof.columns
+        )
+    elif (run / "probs.csv").is_file():
+        test = read_probs_table(run / "probs.csv", task)
+    return Member(str(run), oof, test, folds)
+
+
+def file_member(oof: Path, test: Path | None) -> Member:
+    """External probabilities: an out-of-fold file and, optionally, a test file."""
+    oof_table = read_probs_table(oof)
+    test_table = read_probs_table(test, table_task(oof_table)) if test is not None else None
+    return Member(str(oof), oof_table, test_table)
+
+
+def check_members(members: list[Member]) -> int:
+    """Same task, same out-of-fold records, same folds for runs, same test records.
+    Returns the task."""
+    if len(members) < 2:
+        raise ValueError("an ensemble needs at least two members")
+    first = members[0]
+    task = table_task(first.oof)
+    for m in members[1:]:
+        if table_task(m.oof) != task:
+            raise BadInputError(
+                m.label, f"is task {table_task(m.oof)}, {first.label} is task {task}"
+            )
+        if set(m.oof.index) != set(first.oof.index):
+            only = sorted(set(m.oof.index) ^ set(first.oof.index))
+            raise BadInputError(
+                m.label,
+                f"out-of-fold records differ from {first.label}'s ({len(only)} records in "
+                f"one only, e.g. {', '.join(only[:5])})",
+            )
+    runs = [m for m in members if m.folds is not None]
+    for m in runs[1:]:
+        differ = (m.folds.reindex(runs[0].folds.index) != runs[0].folds).sum()
+        if differ:
+            raise BadInputError(
+                m.label,
+                f"folds differ from {runs[0].label}'s on {differ} records: train "
+                "both with the same data.n_folds, data.split_seed and records",
+            )
+    tests = [m for m in members if m.test is not None]
+    if tests and len(tests) != len(members):
+        missing = [m.label for m in members if m.test is None]
+        raise BadInputError(
+            missing[0],
+            "has no test probabilities: run predict.py on it, give --data, or "
+            "pass a test probs file",
+        )
+    for m in tests[1:]:
+        if set(m.test.index) != set(tests[0].test.index):
+            raise BadInputError(m.label, f"test records differ from {tests[0].label}'s")
+    return task
+
+
+def _logits(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, EPS, 1 - EPS)
+    return np.log(p / (1 - p))
+
+
+def _scores(stack: np.ndarray, task: int) -> np.ndarray:
+    """Per member, the class columns that carry information: task 1 P(abnormal) only."""
+    return stack[..., 1:] if task == 1 else stack
+
+
+def _to_probs(p: np.ndarray, task: int) -> np.ndarray:
+    return np.concatenate([1 - p, p], axis=1) if task == 1 else p
+
+
+def _auc(p: np.ndarray, y: np.ndarray, task: int) -> float:
+    metrics = task_metrics(task, _to_probs(p, task), y)
+    return metrics["auc"] if task == 1 else metrics["macro_auc"]
+
+
+def simplex(n: int, step: float) -> np.ndarray:
+    """All weight vectors of ``n`` members on a grid of ``step`` that sum to 1."""
+    k = int(round(1 / step))
+    return np.array(
+        [np.array(c) / k for c in itertools.product(range(k + 1), repeat=n) if sum(c) == k]
+    )
+
+
+class Fusion:
+    """Fitted on (members, records, classes) probabilities and the targets."""
+
+    def __init__(self, method: str, task: int, step: float = 0.05):
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        self.method, self.task, self.step = method, task, step
+        self.weights: np.ndarray | None = None
+        self.stackers: list = []
+
+    def fit(self, stack: np.ndarray, y: np.ndarray) -> Fusion:
+        z = _logits(_scores(stack, self.task))
+        n = len(stack)
+        if self.method == "mean":
+            self.weights = np.full(n, 1 / n)
+        elif self.method == "weights":
+            grid = simplex(n, self.step if n <= 3 else 0.1)
+            aucs = [_auc(1 / (1 + np.exp(-np.tensordot(w, z, 1))), y, self.task) for w in grid]
+            self.weights = grid[int(np.nanargmax(aucs))]
+        else:
+            targets = y[:, None] if self.task == 1 else y
+            self.stackers = []
+            for c in range(z.shape[2]):
+                col = targets[:, c]
+                if col.min() == col.max():
+                    self.stackers.append(float(col[0]))
+                else:
+                    self.stackers.append(LogisticRegression(C=1.0).fit(z[:, :, c].T, col))
+        return self
+
+    def predict(self, stack: np.ndarray) -> np.ndarray:
+        z = _logits(_scores(stack, self.task))
+        if self.method == "stack":
+            cols = [
+                np.full(z.shape[1], s)
+                if isinstance(s, float)
+                else s.predict_proba(z[:, :, c].T)[:, 1]
+                for c, s in enumerate(self.stackers)
+            ]
+            p = np.stack(cols, axis=1)
+        else:
+            p = 1 / (1 + np.exp(-np.tensordot(self.weights, z, 1)))
+        return _to_probs(p, self.task)
+
+    def describe(self) -> dict:
+        if self.method == "stack":
+            return {
+                "method": "stack",
+                "coef": [s if isinstance(s, float) else s.coef_[0].tolist() for s in self.stackers],
+            }
+        return {"method": self.method, "weights": self.weights.tolist()}
+
+
+@dataclass
+class EnsembleResult:
+    task: int
+    names: list[str]
+    oof: np.ndarray  # cross-fitted fused out-of-fold probabilities
+    thresholds: np.ndarray
+    fusion: Fusion
+    member_metrics: dict[str, dict[str, float]]
+    oof_metrics: dict[str, float]
+    test_names: list[str]
+    test: np.ndarray | None
+
+
+def ensemble(
+    members: list[Member], labels: dict, method: str = "weights", n_folds: int = 5
+) -> EnsembleResult:
+    """Fit the fusion on the members' out-of-fold probabilities and fuse their tests."""
+    task = check_members(members)
+    names = sorted(members[0].oof.index)
+    missing = [n for n in names if n not in labels]
+    if missing:
+        raise BadInputError("labels", f"{len(missing)} records without labels, e.g. {missing[0]}")
+    y = label_matrix(labels, names, task)
+    stack = np.stack([m.oof.loc[names].to_numpy() for m in members])
+    runs = [m for m in members if m.folds is not None]
+    if runs:
+        folds = runs[0].folds.reindex(names).to_numpy()
+    else:
+        folds = np.zeros(len(names), int)
+        for k, (_, idx) in enumerate(KFold(n_folds, shuffle=True, random_state=0).split(names)):
+            folds[idx] = k
+    oof = np.zeros_like(stack[0])
+    for k in np.unique(folds):
+        held = folds == k
+        oof[held] = Fusion(method, task).fit(stack[:, ~held], y[~held]).predict(stack[:, held])
+    fusion = Fusion(method, task).fit(stack, y)
+    y_multi = np.eye(2)[y] if task == 1 else y
+    thresholds = choose_thresholds(oof, y_multi)
+    member_metrics = {m.label: task_metrics(task, s, y) for m, s in zip(members, stack)}
+    test_names, test = [], None
+    if members[0].test is not None:
+        test_names = list(members[0].test.index)
+        test = fusion.predict(np.stack([m.test.loc[test_names].to_numpy() for m in members]))
+    return EnsembleResult(
+        task,
+        names,
+        oof,
+        thresholds,
+        fusion,
+        member_metrics,
+        task_metrics(task, oof, y),
+        test_names,
+        test,
+    )
+
+
+def write_table(path: Path, names: list[str], probs: np.ndarray, task: int) -> None:
+    """A probs table (``name`` + class columns), atomically."""
+    frame = pd.DataFrame(probs, index=pd.Index(names, name="name"), columns=prob_columns(task))
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, float_format="%.6f")
+
+
+def write_ensemble(result: EnsembleResult, answer: Path) -> None:
+    """answer.csv (test decisions), probs.csv (fused test), oof_probs.csv (fused
+    cross-fitted out-of-fold) and ensemble.json beside it."""
+    from .aiwin import write_labels
+
+    out = answer.parent
+    write_table(out / "oof_probs.csv", result.names, result.oof, result.task)
+    if result.test is not None:
+        write_table(out / "probs.csv", result.test_names, result.test, result.task)
+        labels = decide(result.test, result.task, result.thresholds)
+        write_labels(answer, dict(zip(result.test_names, labels)), result.task)
+    info = {
+        "task": result.task,
+        "fusion": result.fusion.describe(),
+        "thresholds": result.thresholds.tolist(),
+        "members": result.member_metrics,
+        "oof": result.oof_metrics,
+    }
+    with atomic_write(out / "ensemble.json") as fh:
+        json.dump(info, fh, indent=1)

@@ -1,0 +1,176 @@
+"""Hand-made signal features of a 12-lead record: the signal-feature model's input.
+
+Band-pass 0.5-40 Hz, then per lead: std, 1-99 percentile range, max, min, Welch peak
+frequency; R peaks on lead II (neurokit2): mean heart rate, RR std, mean |successive RR
+difference|, beat count, RR min/max over median, share of irregular RR; beat-shape
+consistency (correlation of each beat with the average beat, leads II and V1: min and
+mean); and the average beat of every lead from 0.2 s before to 0.3 s after each R peak,
+sampled every 20 ms.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.signal
+from tqdm import tqdm
+
+from .aiwin import FS, LEADS, BadInputError, read_record
+from .atomic import atomic_path
+from .signal import bandpass
+
+log = logging.getLogger(__name__)
+
+BAND_HZ = (0.5, 40.0)
+BEAT_WINDOW_S = (-0.2, 0.3)
+BEAT_STEP_S = 0.02
+LEAD_II, LEAD_V1 = 1, 6
+RHYTHM = (
+    "hr_mean",
+    "rr_std",
+    "rr_mean_abs_diff",
+    "beats",
+    "rr_min_rel",
+    "rr_max_rel",
+    "rr_irregular",
+    "beat_corr_ii_min",
+    "beat_corr_ii_mean",
+    "beat_corr_v1_min",
+    "beat_corr_v1_mean",
+)
+PER_LEAD = ("std", "range_1_99", "max", "min", "welch_peak_hz")
+BEAT_OFFSETS_MS = np.arange(
+    round(BEAT_WINDOW_S[0] * 1000), round(BEAT_WINDOW_S[1] * 1000) + 1, round(BEAT_STEP_S * 1000)
+)
+
+
+def feature_names() -> list[str]:
+    """Column names, in the order of :func:`record_features`."""
+    per_lead = [f"{lead}_{f}" for lead in LEADS for f in PER_LEAD]
+    beat = [f"{lead}_beat_{ms:+d}ms" for lead in LEADS for ms in BEAT_OFFSETS_MS]
+    return [*RHYTHM, *per_lead, *beat]
+
+
+def r_peaks(lead: np.ndarray, fs: float) -> np.ndarray:
+    """R-peak sample indices from neurokit2 (empty when it finds none or fails)."""
+    import neurokit2 as nk
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cleaned = nk.ecg_clean(np.asarray(lead, np.float64), sampling_rate=fs)
+            _, info = nk.ecg_peaks(cleaned, sampling_rate=fs)
+    except (ValueError, IndexError, ZeroDivisionError):  # flat or degenerate leads
+        return np.zeros(0, dtype=int)
+    return np.asarray(info["ECG_R_Peaks"], dtype=int)
+
+
+def _beats(signal: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
+    """(beats, leads, offsets) samples around each R peak whose window fits the record."""
+    offsets = np.round(BEAT_OFFSETS_MS / 1000 * fs).astype(int)
+    ok = peaks[(peaks + offsets[0] >= 0) & (peaks + offsets[-1] < signal.shape[1])]
+    return signal[:, ok[:, None] + offsets[None, :]].transpose(1, 0, 2)
+
+
+def _beat_consistency(beats: np.ndarray, lead: int) -> tuple[float, float]:
+    """Min and mean correlation of each beat with the average beat in ``lead``."""
+    if len(beats) < 2:
+        return np.nan, np.nan
+    x = beats[:, lead]
+    template = x.mean(axis=0)
+    x_c, t_c = x - x.mean(axis=1, keepdims=True), template - template.mean()
+    denom = np.linalg.norm(x_c, axis=1) * np.linalg.norm(t_c)
+    corr = np.where(denom > 0, x_c @ t_c / np.maximum(denom, 1e-12), 0.0)
+    return float(corr.min()), float(corr.mean())
+
+
+def record_features(signal: np.ndarray, fs: float = FS) -> np.ndarray:
+    """Feature vector (float64, ``len(feature_names())``) of one (12, n) mV record; NaN
+    where a feature is undefined (too few beats). HistGradientBoosting takes NaN as is."""
+    x = bandpass(np.asarray(signal, np.float64), fs, *BAND_HZ)
+    lo, hi = np.percentile(x, [1, 99], axis=1)
+    freqs, power = scipy.signal.welch(x, fs=fs, nperseg=min(1024, x.shape[1]), axis=1)
+    per_lead = np.stack(
+        [x.std(axis=1), hi - lo, x.max(axis=1), x.min(axis=1), freqs[power.argmax(axis=1)]],
+        axis=1,
+    )
+    peaks = r_peaks(x[LEAD_II], fs)
+    rr = np.diff(peaks) / fs
+    rhythm = np.full(len(RHYTHM), np.nan)
+    rhythm[3] = len(peaks)
+    if len(rr) >= 1:
+        med = np.median(rr)
+        rhythm[0] = 60.0 / rr.mean()
+        rhythm[1] = rr.std()
+        rhythm[4], rhythm[5] = rr.min() / med, rr.max() / med
+        rhythm[6] = np.mean(np.abs(rr / med - 1) > 0.15)
+    if len(rr) >= 2:
+        rhythm[2] = np.abs(np.diff(rr)).mean()
+    beats = _beats(x, peaks, fs)
+    rhythm[7:9] = _beat_consistency(beats, LEAD_II)
+    rhythm[9:11] = _beat_consistency(beats, LEAD_V1)
+    n_offsets = len(BEAT_OFFSETS_MS)
+    avg_beat = beats.mean(axis=0) if len(beats) else np.full((len(LEADS), n_offsets), np.nan)
+    return np.concatenate([rhythm, per_lead.ravel(), avg_beat.ravel()])
+
+
+def feature_table(
+    paths: Sequence[Path], cache: Path | None = None, skip_bad: bool = False
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Features of MAT records, one row per record name (index ``name``).
+
+    ``cache`` (a pickle) keeps rows keyed by name, file size and modification time, so a
+    second call only computes new or changed records. Unreadable records raise
+    :class:`BadInputError`, or with ``skip_bad`` are returned in the second value.
+    """
+    columns = feature_names()
+    stamps = {Path(p).stem: _stamp(Path(p)) for p in paths}
+    cached = _read_cache(cache, columns)
+    todo = [p for p in paths if cached.get(Path(p).stem, (None,))[0] != stamps[Path(p).stem]]
+    bad: dict[str, str] = {}
+    for path in tqdm(todo, desc="features", disable=None or not todo):
+        try:
+            record = read_record(path)
+        except BadInputError as exc:
+            if not skip_bad:
+                raise
+            bad[str(path)] = exc.problem
+            continue
+        cached[record.name] = (stamps[record.name], record_features(record.signal, record.fs))
+    if cache is not None and todo:
+        _write_cache(cache, cached, columns)
+    names = [Path(p).stem for p in paths if str(p) not in bad]
+    rows = np.stack([cached[n][1] for n in names]) if names else np.zeros((0, len(columns)))
+    return pd.DataFrame(rows, index=pd.Index(names, name="name"), columns=columns), bad
+
+
+def _stamp(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _read_cache(cache: Path | None, columns: list[str]) -> dict[str, tuple[str, np.ndarray]]:
+    if cache is None or not cache.is_file():
+        return {}
+    frame = pd.read_pickle(cache)
+    if list(frame.columns[1:]) != columns:  # features changed since: start over
+        log.info("feature cache %s is from other features: recomputing", cache)
+        return {}
+    values = frame[columns].to_numpy(np.float64)
+    return {n: (s, values[i]) for i, (n, s) in enumerate(zip(frame.index, frame["stamp"]))}
+
+
+def _write_cache(cache: Path, rows: dict[str, tuple[str, np.ndarray]], columns: list[str]) -> None:
+    names = sorted(rows)
+    frame = pd.DataFrame(
+        np.stack([rows[n][1] for n in names]), index=pd.Index(names, name="name"), columns=columns
+    )
+    frame.insert(0, "stamp", [rows[n][0] for n in names])
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(cache) as tmp:
+        frame.to_pickle(tmp)

@@ -1,0 +1,141 @@
+"""ensemble.py: fusion fitted on out-of-fold probabilities, mismatched members refused."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgplot import aiwin
+from ecgplot.aiwin import BadInputError
+from ecgplot.ensemble import Fusion, Member, ensemble, file_member, run_member, simplex
+from ecgplot.infer import load_run, predict_folder, write_prediction
+from ecgplot.trainer import fit
+
+from .conftest import ROOT
+from .test_features import features_config
+
+
+@pytest.fixture(scope="module")
+def two_runs(physionet_t2, tmp_path_factory):
+    """Two k-fold feature-model runs on the fixture records (same folds, other settings),
+    each with test probabilities written by the prediction path."""
+    tmp = tmp_path_factory.mktemp("ens")
+    runs = []
+    for name, extra in (("a", []), ("b", ["features.learning_rate=0.2", "features.max_iter=10"])):
+        cfg = features_config(physionet_t2, tmp, 2, f"name={name}", *extra)
+        fit(cfg)
+        run = load_run(cfg.run_dir)
+        pred = predict_folder(run, physionet_t2 / "train")
+        write_prediction(pred, 2, cfg.run_dir / "answer.csv", cfg.run_dir / "probs.csv")
+        runs.append(cfg.run_dir)
+    return runs, physionet_t2
+
+
+def test_simplex_grid():
+    grid = simplex(3, 0.5)
+    assert len(grid) == 6 and np.allclose(grid.sum(axis=1), 1) and (grid >= 0).all()
+
+
+def test_weights_favour_the_informative_member(physionet_t2):
+    """Real labels; one member knows them (noisily), the other is noise: the fitted
+    weights go to the first, and the cross-fitted fused AUC follows it."""
+    labels = aiwin.read_labels(physionet_t2 / "trainreference.csv", 2)
+    names = sorted(labels)
+    y = aiwin.label_matrix(labels, names, 2)
+    rng = np.random.default_rng(0)
+    good = np.clip(0.7 * y + 0.3 * rng.random(y.shape), 0, 1)
+    noise = rng.random(y.shape)
+    index = pd.Index(names, name="name")
+    cols = aiwin.prob_columns(2)
+    members = [
+        Member("good", pd.DataFrame(good, index=index, columns=cols)),
+        Member("noise", pd.DataFrame(noise, index=index, columns=cols)),
+    ]
+    result = ensemble(members, labels, "weights", n_folds=3)
+    assert result.fusion.weights[0] >= 0.8
+    assert result.oof_metrics["macro_auc"] > result.member_metrics["noise"]["macro_auc"] + 0.2
+    mean = Fusion("mean", 2).fit(np.stack([good, noise]), y)
+    assert np.allclose(mean.weights, 0.5)
+
+
+def test_runs_fuse_and_answer(two_runs, tmp_path):
+    runs, data = two_runs
+    answer = tmp_path / "fused" / "answer.csv"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "ensemble.py"),
+            "--runs",
+            *map(str, runs),
+            "--out",
+            str(answer),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads((answer.parent / "ensemble.json").read_text())
+    assert info["fusion"]["method"] == "weights" and sum(
+        info["fusion"]["weights"]
+    ) == pytest.approx(1)
+    assert len(info["thresholds"]) == 12 and set(info["members"]) == {str(r) for r in runs}
+    answers = aiwin.read_labels(answer, 2)  # competition format: NAME,l1[,l2...]
+    truth = aiwin.read_labels(data / "trainreference.csv", 2)
+    assert set(answers) == set(truth)
+    fused = pd.read_csv(answer.parent / "probs.csv", index_col="name")
+    w = info["fusion"]["weights"]
+    p = [pd.read_csv(r / "probs.csv", index_col="name").loc[fused.index].to_numpy() for r in runs]
+    logit = sum(
+        wi * np.log(np.clip(pi, 1e-6, 1 - 1e-6) / (1 - np.clip(pi, 1e-6, 1 - 1e-6)))
+        for wi, pi in zip(w, p)
+    )
+    np.testing.assert_allclose(fused.to_numpy(), 1 / (1 + np.exp(-logit)), atol=2e-6)
+    oof = pd.read_csv(answer.parent / "oof_probs.csv", index_col="name")
+    assert len(oof) == len(truth) and oof.notna().all().all()
+
+
+def test_external_probs_join_and_stack(two_runs, tmp_path):
+    runs, data = two_runs
+    labels = aiwin.read_labels(data / "trainreference.csv", 2)
+    members = [run_member(runs[0]), file_member(runs[1] / "oof_probs.csv", runs[1] / "probs.csv")]
+    result = ensemble(members, labels, "stack")
+    assert result.test is not None and result.test.shape == (len(labels), 12)
+    assert ((result.test >= 0) & (result.test <= 1)).all()
+
+
+def test_mismatched_members_are_refused(two_runs, physionet_t2, tmp_path):
+    runs, data = two_runs
+    labels = aiwin.read_labels(data / "trainreference.csv", 2)
+    # other folds: same records, another split seed
+    cfg = features_config(physionet_t2, tmp_path, 2, "name=c", "data.split_seed=7")
+    fit(cfg)
+    with pytest.raises(BadInputError, match="folds differ"):
+        ensemble([run_member(runs[0]), run_member(cfg.run_dir)], labels)
+    # other records: an external file missing one record
+    oof = pd.read_csv(runs[1] / "oof_probs.csv").iloc[1:]
+    short = tmp_path / "short.csv"
+    oof.to_csv(short, index=False)
+    with pytest.raises(BadInputError, match="out-of-fold records differ"):
+        ensemble([run_member(runs[0]), file_member(short, None)], labels)
+    # the CLI says so and exits 2
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "ensemble.py"),
+            "--runs",
+            str(runs[0]),
+            str(cfg.run_dir),
+            "--out",
+            str(tmp_path / "answer.csv"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and "folds differ" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "answer.csv").exists()
