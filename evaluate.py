@@ -29,10 +29,14 @@ def main() -> int:
     p.add_argument("--answer", type=Path, help="predicted labels in the answer.csv format")
     p.add_argument("--probs", type=Path, help="probs.csv from predict.py (AUC, curves)")
     p.add_argument("--out", type=Path, default=Path("output/eval"))
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
     args = p.parse_args()
     if not args.answer and not args.probs:
         p.error("give --answer, --probs or both")
+    if args.bootstrap < 0:
+        p.error(f"--bootstrap must be 0 or more, got {args.bootstrap}")
+    if args.out.exists() and not args.out.is_dir():
+        p.error(f"--out {args.out} is a file; give a folder for metrics.json and the plots")
     try:
         truth = read_labels(args.labels, args.task)
         probs = None
@@ -45,6 +49,12 @@ def main() -> int:
             names = align(truth, list(answer), args.answer)
             labels = [answer[n] for n in names]
             if probs is not None:
+                missing = sorted(set(names) - set(order))
+                if missing:
+                    raise BadInputError(
+                        args.probs,
+                        f"no probabilities for {len(missing)} answered records, e.g. {missing[0]}",
+                    )
                 probs = probs[[order[n] for n in names]]
         else:
             align(truth, names, args.probs)

@@ -45,17 +45,26 @@ def main() -> int:
         help="task 2: set/clear brady/tachycardia from the measured heart rate",
     )
     args = p.parse_args()
+    if args.tta < 0:
+        p.error(f"--tta must be 0 or more, got {args.tta}")
     out = args.out or args.run / "answer.csv"
+    if out.is_dir():
+        p.error(f"--out {out} is a directory; name the answer.csv file")
     setup_logging(out.parent / "predict.log")
-    from ecgplot.infer import load_run, predict_folder, write_prediction
+    from ecgplot.infer import find_records, load_run, predict_folder, write_prediction
 
     try:
         run = load_run(args.run)
         data = args.data or Path(run.cfg.data.root)
+        if args.gradcam and run.cfg.model.kind != "image":
+            raise BadInputError(args.run, "--gradcam needs an image-model run")
+        unknown = sorted(set(args.gradcam) - {r.stem for r in find_records(data)})
+        if unknown:
+            raise BadInputError(data, f"--gradcam names records not here: {', '.join(unknown)}")
         pred = predict_folder(
             run, data, tta=args.tta, heart_rate_rule=args.hr_rule, backend=args.backend
         )
-    except BadInputError as exc:
+    except (BadInputError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     write_prediction(pred, run.cfg.data.task, out, out.with_name("probs.csv"))

@@ -6,8 +6,8 @@ configs/cpu_small_task{T}.yaml (the CPU image recipe) and configs/features_task{
 (the signal-feature model), fuses the two runs with ensemble.py's fusion (weights fitted
 on out-of-fold probabilities, cross-fitted), and scores the three out-of-fold predictions
 of all records with bootstrap 95% intervals (decisions with out-of-fold thresholds and
-the label rules). Rendered images' trunk maps and features are cached in --out, so a
-rerun only trains. Last line: JSON.
+the label rules). Frozen-trunk maps are cached in --cache (shared with train.py's default
+output/cache) and features in each feature run, so a rerun mostly trains. Last line: JSON.
 
     python benchmarks/accuracy.py [--folds 5] [--epochs N] [--tasks 1 2]
 """
@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ecgplot.aiwin import read_labels  # noqa: E402
+from ecgplot.aiwin import read_labels, read_probs_frame  # noqa: E402
 from ecgplot.decide import decide  # noqa: E402
-from ecgplot.ensemble import ensemble, read_probs_table, run_member, write_ensemble  # noqa: E402
+from ecgplot.ensemble import ensemble, run_member, write_ensemble  # noqa: E402
 from ecgplot.evaluate import evaluate  # noqa: E402
 from ecgplot.experiment import load_experiment  # noqa: E402
 from ecgplot.infer import load_run  # noqa: E402
@@ -37,7 +37,7 @@ KEYS = {1: ("auc", "f1", "accuracy"), 2: ("macro_auc", "macro_f1", "micro_f1")}
 
 
 def score(task: int, truth: dict, probs_csv: Path, thresholds, out: Path, n_boot: int) -> dict:
-    table = read_probs_table(probs_csv, task)
+    table = read_probs_frame(probs_csv, task)
     names, probs = list(table.index), table.to_numpy()
     labels = decide(probs, task, thresholds)
     return evaluate(task, truth, names, labels, probs, out, n_boot)
@@ -51,6 +51,7 @@ def main() -> None:
     p.add_argument("--tasks", type=int, nargs="+", default=[1, 2])
     p.add_argument("--bootstrap", type=int, default=1000)
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmark_accuracy")
+    p.add_argument("--cache", type=Path, default=ROOT / "output" / "cache")
     args = p.parse_args()
     setup_logging(args.out / "accuracy.log")
     start = time.perf_counter()
@@ -70,7 +71,7 @@ def main() -> None:
         for model, config in (("image", "cpu_small"), ("features", "features")):
             overrides = [*common, f"name=task{task}_{model}"]
             if model == "image":
-                overrides.append(f"train.cache_dir={args.out / 'cache'}")
+                overrides.append(f"train.cache_dir={args.cache}")
                 if args.epochs:
                     overrides.append(f"train.epochs={args.epochs}")
             t0 = time.perf_counter()

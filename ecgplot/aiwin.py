@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import scipy.io
 
-from .atomic import atomic_write
+from .atomic import atomic_path, atomic_write
 
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 FS = 500
@@ -59,27 +61,75 @@ class Record:
     fs: int = FS
 
 
+MAX_ABS_MV = 40.0  # 16-bit carts at 1000/mV saturate at 32.8 mV; more is another unit
+MIN_PEAK_TO_PEAK_MV = 0.02  # a whole record flatter than this carries no ECG
+
+
 def validate_signal(signal: np.ndarray, path: str | Path, n_samples: int = N_SAMPLES) -> np.ndarray:
-    """Return ``signal`` as float32 (12, n_samples) or raise :class:`BadInputError`."""
+    """Return ``signal`` as float32 (12, n_samples) mV or raise :class:`BadInputError`.
+
+    Checked after the float32 cast (values beyond float32 become inf), and for physical
+    plausibility: integer arrays (ADC counts, MAT logicals) are not mV, amplitudes above
+    ``MAX_ABS_MV`` are another unit (µV, counts), and a record whose peak-to-peak range
+    is below ``MIN_PEAK_TO_PEAK_MV`` is flat (all zero, constant, or scaled to nothing).
+    """
     arr = np.asarray(signal)
-    if arr.dtype.kind not in "fiu" or arr.dtype == bool:
+    if arr.dtype.kind in "iub":
+        raise BadInputError(
+            path, f"'{MAT_KEY}' is {arr.dtype} (ADC counts or a logical?): expected float mV"
+        )
+    if arr.dtype.kind != "f":
         raise BadInputError(path, f"'{MAT_KEY}' has non-numeric dtype {arr.dtype}")
     arr = np.squeeze(arr) if arr.ndim > 2 else arr
     expected = (len(LEADS), n_samples)
     if arr.shape != expected:
         hint = " (looks transposed: expected leads first)" if arr.shape == expected[::-1] else ""
         raise BadInputError(path, f"'{MAT_KEY}' has shape {arr.shape}, expected {expected}{hint}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        arr = arr.astype(np.float32)
     finite = np.isfinite(arr)
     if not finite.all():
         bad_leads = [LEADS[i] for i in np.flatnonzero(~finite.all(axis=1))]
         n_bad = int((~finite).sum())
-        raise BadInputError(path, f"{n_bad} NaN/inf values in leads {', '.join(bad_leads)}")
-    return arr.astype(np.float32, copy=False)
+        raise BadInputError(
+            path,
+            f"{n_bad} NaN/inf values in leads {', '.join(bad_leads)} (after the float32 cast)",
+        )
+    peak = float(np.abs(arr).max())
+    if peak > MAX_ABS_MV:
+        raise BadInputError(
+            path, f"amplitude {peak:.4g} mV is implausible (> {MAX_ABS_MV:g} mV): µV or ADC counts?"
+        )
+    span = float((arr.max(axis=1) - arr.min(axis=1)).max())
+    if span < MIN_PEAK_TO_PEAK_MV:
+        raise BadInputError(
+            path,
+            f"flat record: largest peak-to-peak {span:.3g} mV (< {MIN_PEAK_TO_PEAK_MV:g} mV); "
+            "all zero, constant, or not in mV",
+        )
+    return arr
+
+
+MAX_NAME_LENGTH = 200
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_name(name: str, path: str | Path) -> str:
+    """A record name must be safe in answer.csv and as a file name: ASCII letters, digits,
+    ``_ . -``, at most ``MAX_NAME_LENGTH`` characters."""
+    if len(name) > MAX_NAME_LENGTH:
+        raise BadInputError(path, f"record name is {len(name)} characters (> {MAX_NAME_LENGTH})")
+    if not NAME_PATTERN.fullmatch(name):
+        raise BadInputError(
+            path, f"record name {name!r} has characters other than letters, digits, _ . -"
+        )
+    return name
 
 
 def read_record(path: str | Path) -> Record:
     """Read and validate one AIWIN MAT record."""
     path = Path(path)
+    check_name(path.stem, path)
     if not path.is_file():
         raise BadInputError(path, "file not found")
     if path.stat().st_size == 0:
@@ -94,6 +144,16 @@ def read_record(path: str | Path) -> Record:
     return Record(path.stem, validate_signal(mat[MAT_KEY], path))
 
 
+def list_records(folder: str | Path) -> list[Path]:
+    """MAT records of a folder, sorted: ``.mat`` in any case; hidden files (leftover
+    temporary files, ``._*`` resource forks) are not records."""
+    return sorted(
+        p
+        for p in Path(folder).iterdir()
+        if p.suffix.lower() == ".mat" and not p.name.startswith(".") and p.is_file()
+    )
+
+
 def write_record(path: str | Path, signal: np.ndarray) -> None:
     """Write ``signal`` (12, 5000) mV as an AIWIN MAT record, atomically."""
     arr = validate_signal(signal, path)
@@ -106,8 +166,13 @@ def write_record(path: str | Path, signal: np.ndarray) -> None:
 def _read_rows(path: Path) -> list[list[str]]:
     if not path.is_file():
         raise BadInputError(path, "file not found")
-    text = path.read_text(encoding="utf-8-sig")
-    rows = [[c.strip() for c in row] for row in csv.reader(text.splitlines())]
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        rows = [[c.strip() for c in row] for row in csv.reader(text.splitlines())]
+    except UnicodeDecodeError as exc:
+        raise BadInputError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise BadInputError(path, f"not a readable CSV ({exc})") from None
     rows = [r for r in rows if any(r)]
     if not rows:
         raise BadInputError(path, "label file is empty")
@@ -136,6 +201,7 @@ def read_labels_task1(path: str | Path) -> dict[str, int]:
     for lineno, row in enumerate(rows[1:], start=2):
         if len(row) != 2 or not row[0]:
             raise BadInputError(path, f"line {lineno}: expected 'name,tag', found {row}")
+        check_name(row[0], f"{path} line {lineno}")
         if row[1] not in ("0", "1"):
             raise BadInputError(path, f"line {lineno}: tag must be 0 or 1, found {row[1]!r}")
     names = [r[0] for r in rows[1:]]
@@ -157,12 +223,12 @@ def read_labels_task2(path: str | Path) -> dict[str, list[int]]:
         cells = [c for c in row if c]
         if len(cells) < 2 or not row[0]:
             raise BadInputError(path, f"line {lineno}: expected 'NAME,l1[,l2...]', found {row}")
-        try:
-            ids = [int(c) for c in cells[1:]]
-        except ValueError:
+        check_name(row[0], f"{path} line {lineno}")
+        if not all(re.fullmatch(r"[0-9]+", c) for c in cells[1:]):
             raise BadInputError(
-                path, f"line {lineno}: label ids must be integers, found {row[1:]}"
-            ) from None
+                path, f"line {lineno}: label ids must be plain digits 1-12, found {row[1:]}"
+            )
+        ids = [int(c) for c in cells[1:]]
         out_of_range = [i for i in ids if not 1 <= i <= N_CLASSES]
         if out_of_range:
             raise BadInputError(
@@ -221,19 +287,51 @@ def prob_columns(task: int) -> list[str]:
 
 def write_probs(path: str | Path, names: Sequence[str], probs: np.ndarray, task: int) -> None:
     """Write ``name`` + one probability column per class (for ensembling), atomically."""
-    with atomic_write(path, "w", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["name", *prob_columns(task)])
-        writer.writerows([n, *(f"{p:.6f}" for p in row)] for n, row in zip(names, probs))
+    frame = pd.DataFrame(
+        np.asarray(probs), index=pd.Index(list(names), name="name"), columns=prob_columns(task)
+    )
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, float_format="%.6f", lineterminator="\n")
+
+
+def read_probs_frame(path: str | Path, task: int | None = None) -> pd.DataFrame:
+    """A ``probs.csv`` as a frame indexed by ``name``, one float column per class. The
+    task is read from the header when not given. Anything but a well-formed table of
+    probabilities in [0, 1] with unique names is :class:`BadInputError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(path, "file not found")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise BadInputError(path, f"not a readable probs CSV ({exc})".replace("\n", " ")) from None
+    if task is None:
+        task = 1 if list(frame.columns[1:]) == prob_columns(1) else 2
+    expected = ["name", *prob_columns(task)]
+    if list(frame.columns) != expected:
+        raise BadInputError(path, f"expected header {','.join(expected)}")
+    if frame.empty:
+        raise BadInputError(path, "has a header but no records")
+    dups = frame.loc[frame["name"].duplicated(), "name"].tolist()
+    if dups:
+        raise BadInputError(path, f"duplicate record names: {', '.join(dups[:10])}")
+    frame = frame.set_index("name")
+    values = frame.apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    bad = values.isna() | (values < 0) | (values > 1)
+    if bad.any().any():
+        row = int(np.flatnonzero(bad.any(axis=1).to_numpy())[0])
+        raise BadInputError(
+            path,
+            f"line {row + 2}: probabilities must be numbers in [0, 1], found "
+            f"{','.join(frame.iloc[row])}",
+        )
+    return values
 
 
 def read_probs(path: str | Path, task: int) -> tuple[list[str], np.ndarray]:
-    """Read a file written by :func:`write_probs`."""
-    path = Path(path)
-    rows = _read_rows(path)
-    if rows[0] != ["name", *prob_columns(task)]:
-        raise BadInputError(path, f"expected header name,{','.join(prob_columns(task))}")
-    return [r[0] for r in rows[1:]], np.array([[float(x) for x in r[1:]] for r in rows[1:]])
+    """Read a file written by :func:`write_probs`: names and (n, classes) probabilities."""
+    frame = read_probs_frame(path, task)
+    return list(frame.index), frame.to_numpy()
 
 
 def write_bad_records(path: str | Path, bad: Mapping[str, str]) -> None:

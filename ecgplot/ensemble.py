@@ -29,8 +29,15 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
-from .aiwin import BadInputError, label_matrix, prob_columns
-from .atomic import atomic_path, atomic_write
+from .aiwin import (
+    BadInputError,
+    label_matrix,
+    prob_columns,
+    read_probs_frame,
+    write_labels,
+    write_probs,
+)
+from .atomic import atomic_write
 from .decide import choose_thresholds, decide
 from .metrics import task_metrics
 
@@ -50,28 +57,6 @@ class Member:
     folds: pd.Series | None = None
 
 
-def read_probs_table(path: Path, task: int | None = None) -> pd.DataFrame:
-    """A ``probs.csv`` as a frame indexed by ``name``, one column per class; the task is
-    read from the header when not given."""
-    try:
-        frame = pd.read_csv(path, dtype={"name": str})
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise BadInputError(path, f"not a readable probs CSV ({exc})") from exc
-    if task is None:
-        task = 1 if list(frame.columns[1:]) == prob_columns(1) else 2
-    expected = ["name", *prob_columns(task)]
-    if list(frame.columns) != expected:
-        raise BadInputError(path, f"expected header {','.join(expected)}")
-    if frame["name"].duplicated().any():
-        dups = frame.loc[frame["name"].duplicated(), "name"].tolist()
-        raise BadInputError(path, f"duplicate record names: {', '.join(dups[:10])}")
-    frame = frame.set_index("name")
-    values = frame.apply(pd.to_numeric, errors="coerce")
-    if values.isna().any().any() or ((values < 0) | (values > 1)).any().any():
-        raise BadInputError(path, "probabilities must be numbers in [0, 1]")
-    return values.astype(np.float64)
-
-
 def table_task(frame: pd.DataFrame) -> int:
     return 1 if list(frame.columns) == prob_columns(1) else 2
 
@@ -86,10 +71,10 @@ def run_member(run: Path, data: Path | None = None) -> Member:
     oof_file = run / "oof_probs.csv"
     if not oof_file.is_file():
         raise BadInputError(run, "no oof_probs.csv: train the run with data.fold=all")
-    oof = read_probs_table(oof_file, task)
+    oof = read_probs_frame(oof_file, task)
     folds = pd.concat(
         [
-            pd.Series(int(p.parent.name[4:]), index=read_probs_table(p, task).index)
+            pd.Series(int(p.parent.name[4:]), index=read_probs_frame(p, task).index)
             for p in sorted(run.glob("fold*/val_probs.csv"))
         ]
     ).sort_index()
@@ -104,14 +89,14 @@ def run_member(run: Path, data: Path | None = None) -> Member:
             pred.probs, index=pd.Index(pred.names, name="name"), columns=oof.columns
         )
     elif (run / "probs.csv").is_file():
-        test = read_probs_table(run / "probs.csv", task)
+        test = read_probs_frame(run / "probs.csv", task)
     return Member(str(run), oof, test, folds)
 
 
 def file_member(oof: Path, test: Path | None) -> Member:
     """External probabilities: an out-of-fold file and, optionally, a test file."""
-    oof_table = read_probs_table(oof)
-    test_table = read_probs_table(test, table_task(oof_table)) if test is not None else None
+    oof_table = read_probs_frame(oof)
+    test_table = read_probs_frame(test, table_task(oof_table)) if test is not None else None
     return Member(str(oof), oof_table, test_table)
 
 
@@ -293,22 +278,13 @@ def ensemble(
     )
 
 
-def write_table(path: Path, names: list[str], probs: np.ndarray, task: int) -> None:
-    """A probs table (``name`` + class columns), atomically."""
-    frame = pd.DataFrame(probs, index=pd.Index(names, name="name"), columns=prob_columns(task))
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, float_format="%.6f")
-
-
 def write_ensemble(result: EnsembleResult, answer: Path) -> None:
     """answer.csv (test decisions), probs.csv (fused test), oof_probs.csv (fused
     cross-fitted out-of-fold) and ensemble.json beside it."""
-    from .aiwin import write_labels
-
     out = answer.parent
-    write_table(out / "oof_probs.csv", result.names, result.oof, result.task)
+    write_probs(out / "oof_probs.csv", result.names, result.oof, result.task)
     if result.test is not None:
-        write_table(out / "probs.csv", result.test_names, result.test, result.task)
+        write_probs(out / "probs.csv", result.test_names, result.test, result.task)
         labels = decide(result.test, result.task, result.thresholds)
         write_labels(answer, dict(zip(result.test_names, labels)), result.task)
     info = {

@@ -108,10 +108,10 @@ def evaluate(
         result["ci95"] = bootstrap_ci(scores_task1, (y, pred, score), n_bootstrap)
         fig, ax = plt.subplots(figsize=(4, 4))
         ConfusionMatrixDisplay.from_predictions(
-            y, pred, display_labels=["normal", "abnormal"], ax=ax, colorbar=False
+            y, pred, labels=[0, 1], display_labels=["normal", "abnormal"], ax=ax, colorbar=False
         )
         save_figure(fig, out_dir / "confusion_matrix.png")
-        if score is not None:
+        if score is not None and 0 < y.sum() < len(y):  # curves need both classes
             _curves(out_dir, [(y, score, "abnormal")])
     else:
         y = label_matrix(truth, names, task)

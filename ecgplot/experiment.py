@@ -26,6 +26,7 @@ class DataConfig:
 
 
 MODEL_KINDS = ("image", "features")
+TASK_METRICS = {1: ("f1", "accuracy", "auc"), 2: ("macro_f1", "micro_f1", "macro_auc")}
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,12 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> Exper
         raise ValueError(f"data.task must be 1 or 2, got {cfg.data.task!r}")
     if cfg.signal_aug.enabled and cfg.data.source != "signal":
         raise ValueError("signal_aug.enabled needs data.source: signal (render on the fly)")
+    monitors = ("auto", *TASK_METRICS[cfg.data.task])
+    if cfg.train.monitor not in monitors:
+        raise ValueError(
+            f"train.monitor {cfg.train.monitor!r} is not a task-{cfg.data.task} validation "
+            f"metric; choose from {', '.join(monitors)}"
+        )
     if cfg.train.cache_trunk:
         if cfg.image_aug.enabled or cfg.signal_aug.enabled or cfg.data.stft:
             raise ValueError(

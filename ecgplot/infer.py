@@ -12,7 +12,15 @@ import numpy as np
 import paddle
 from tqdm import tqdm
 
-from .aiwin import FS, BadInputError, read_record, write_bad_records, write_labels, write_probs
+from .aiwin import (
+    FS,
+    BadInputError,
+    list_records,
+    read_record,
+    write_bad_records,
+    write_labels,
+    write_probs,
+)
 from .atomic import atomic_write
 from .config import from_dict, load_yaml
 from .data import model_inputs, render_images
@@ -87,8 +95,12 @@ def load_models(run: Run) -> list[ECGClassifier]:
 def find_records(data: str | Path) -> list[Path]:
     """MAT records of a folder, or of its ``test/``/``val/`` subfolder (AIWIN layout)."""
     data = Path(data)
+    if data.is_file():
+        raise BadInputError(data, "is a file; give the folder of MAT records")
     for folder in (data, data / "test", data / "val"):
-        mats = sorted(folder.glob("*.mat"))
+        if not folder.is_dir():
+            continue
+        mats = list_records(folder)
         if mats:
             return mats
     raise BadInputError(data, "no MAT records here or in test/ or val/")

@@ -30,6 +30,7 @@ from .aiwin import (
     CLASS_NAMES,
     BadInputError,
     detect_task,
+    list_records,
     read_labels,
     read_record,
     write_bad_records,
@@ -140,7 +141,7 @@ def process_dataset(
     if detect_task(label_file) != task:
         raise BadInputError(label_file, f"does not look like a task-{task} label file")
     labels = read_labels(label_file, task)
-    train_names = sorted(p.stem for p in train_dir.glob("*.mat"))
+    train_names = [p.stem for p in list_records(train_dir)]
     result = ProcessResult(task=task)
     skipped = check_labels(label_file, labels, train_names, skip_bad)
     for name, problem in skipped.items():
@@ -157,7 +158,7 @@ def process_dataset(
         split_dir = data / split
         if not split_dir.is_dir():
             continue
-        for src in sorted(split_dir.glob("*.mat")):
+        for src in list_records(split_dir):
             if split == "train" and src.stem in skipped:
                 continue
             plot = out / "images" / split / f"{src.stem}.png"

@@ -117,7 +117,7 @@ def test_task2_labels(tmp_path):
         (2, "name,tag\nA1,0\n", "task-1 header"),
         (2, "B1,13\n", "label ids must be 1-12, found [13]"),
         (2, "B1,0\n", "label ids must be 1-12, found [0]"),
-        (2, "B1,x\n", "label ids must be integers"),
+        (2, "B1,x\n", "label ids must be plain digits"),
         (2, "B1\n", "line 1: expected 'NAME,l1[,l2...]'"),
         (2, "B1,1\nB2,3\nB1,4\n", "duplicate record names: B1"),
     ],
@@ -129,3 +129,79 @@ def test_bad_label_files(tmp_path, task, text, problem):
         aiwin.read_labels(path, task)
     assert str(path) in str(err.value)
     assert problem in str(err.value)
+
+
+@pytest.fixture
+def real_signal(physionet_t2) -> np.ndarray:
+    return aiwin.read_record(physionet_t2 / "train" / "00008_hr.mat").signal.astype(np.float64)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda x: np.where(np.arange(5000) == 7, 1e300, x), "NaN/inf values in leads"),
+        (lambda x: x * 1e39, "NaN/inf values"),  # finite in float64, inf in float32
+        (lambda x: (x * 1000).astype(np.int16), "int16 (ADC counts or a logical?)"),
+        (lambda x: (x * 1000).astype(np.int32), "int32"),
+        (lambda x: x > 0, "uint8"),  # a MAT logical comes back as uint8
+        (lambda x: x * 1e6, "implausible (> 40 mV): µV or ADC counts?"),
+        (lambda x: x * 1e-9, "flat record"),
+        (lambda x: np.zeros_like(x), "flat record"),
+        (lambda x: np.full_like(x, 0.7), "flat record"),
+    ],
+)
+def test_implausible_records_are_bad_input(tmp_path, real_signal, change, problem):
+    """A real record made implausible in each way the challenge data could be: an error
+    naming the file, never a silently drawn or predicted record."""
+    path = _mat(tmp_path, ecgdata=change(real_signal))
+    with pytest.raises(BadInputError) as err:
+        aiwin.read_record(path)
+    assert str(path) in str(err.value) and problem in str(err.value)
+    aiwin.write_record(tmp_path / "ok.mat", real_signal)  # the record itself is fine
+    assert aiwin.read_record(tmp_path / "ok.mat").signal.shape == (12, 5000)
+
+
+@pytest.mark.parametrize("name", ["x" * 240, "bad\nname", "a,b", "ünïcode", " lead", "-"])
+def test_record_names_must_be_safe(tmp_path, signal, name):
+    with pytest.raises(BadInputError, match="record name"):
+        aiwin.check_name(name, tmp_path / "f.mat")
+    assert aiwin.check_name("A_0689-x.1", tmp_path) == "A_0689-x.1"
+
+
+def test_list_records_skips_hidden_and_takes_upper_case(tmp_path, signal):
+    for name in ("B.mat", "A.MAT", ".A.mat.x1y2.tmp.mat", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in aiwin.list_records(tmp_path)] == ["A.MAT", "B.mat"]
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("A1,٣", "plain digits"),
+        ("A1,５", "plain digits"),
+        ("A1,1_1", "plain digits"),
+        ("A1,+3", "plain digits"),
+        ("A1,13", "must be 1-12"),
+        ("bad name,3", "record name"),
+    ],
+)
+def test_task2_label_syntax(tmp_path, line, problem):
+    path = tmp_path / "trainreference.csv"
+    path.write_text(f"A0,1\n{line}\n", encoding="utf-8")
+    with pytest.raises(BadInputError, match=problem):
+        aiwin.read_labels(path, 2)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])
+def test_label_file_encoding_is_a_clear_error(tmp_path, encoding):
+    path = tmp_path / "trainreference.csv"
+    path.write_text("name,tag\nRécord,1\n", encoding=encoding)
+    with pytest.raises(BadInputError, match="not UTF-8 text"):
+        aiwin.read_labels(path, 1)
+
+
+def test_huge_csv_field_is_a_clear_error(tmp_path):
+    path = tmp_path / "trainreference.csv"
+    path.write_text('name,tag\n"' + "x" * 200_000 + '",1\n', encoding="utf-8")
+    with pytest.raises(BadInputError, match="not a readable CSV"):
+        aiwin.read_labels(path, 1)

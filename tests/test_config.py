@@ -52,5 +52,11 @@ def test_every_shipped_config_loads():
     assert small.train.cache_trunk and small.model.freeze_stages == 4
     full = load_experiment(ROOT / "configs" / "task2_resnet50_640_stft.yaml", ["optim.lr=0.01"])
     assert full.render.size == 640 and full.data.stft and full.optim.lr == 0.01
+    with pytest.raises(ValueError, match="'macro_auc' is not a task-1 validation metric"):
+        load_experiment(ROOT / "configs" / "cpu_small_task2.yaml", ["data.task=1"])
+    with pytest.raises(ValueError, match="train.cache_trunk needs fixed single-stream images"):
+        load_experiment(ROOT / "configs" / "cpu_small_task2.yaml", ["image_aug.enabled=true"])
+    with pytest.raises(ValueError, match="model.kind must be one of"):
+        load_experiment(ROOT / "configs" / "features_task2.yaml", ["model.kind=gbm"])
     with pytest.raises(ValueError, match="signal_aug.enabled needs data.source: signal"):
         load_experiment(ROOT / "configs" / "task2_resnet50_640.yaml", ["signal_aug.enabled=true"])

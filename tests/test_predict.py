@@ -16,7 +16,7 @@ from ecgplot import aiwin
 from ecgplot.data import to_tensor
 from ecgplot.infer import load_run, predict_folder, write_prediction
 from ecgplot.model import use_stride_in_1x1
-from ecgplot.render import RenderConfig, render_plot
+from ecgplot.render import render_plot
 from ecgplot.trainer import fit
 
 from .conftest import ROOT, make_subset
@@ -100,7 +100,7 @@ def test_task1_kfold_ensemble_and_v1_strides(physionet_t1, tmp_path):
         to_tensor(
             render_plot(
                 aiwin.read_record(physionet_t1 / "train" / f"{n}.mat").signal,
-                RenderConfig(size=64, layout="grid3x4", mm_per_mv=10),
+                tiny_config(physionet_t1, tmp_path).render,  # as the run will render
             )
         )
         for n in names

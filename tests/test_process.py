@@ -17,7 +17,7 @@ from ecgplot.aiwin import BadInputError
 from ecgplot.process import process_dataset, read_folds
 from ecgplot.render import RenderConfig, render_plot
 
-from .conftest import N_SHARED_RECORDS, ROOT
+from .conftest import N_FIXTURE_RECORDS, N_SHARED_RECORDS, ROOT
 
 SMALL = RenderConfig(size=128)
 
@@ -85,8 +85,8 @@ def test_bad_record_stops_run_or_is_skipped(small_t2, tmp_path):
     kept = out / "images" / "train" / f"{names[0]}.png"
     before = kept.read_bytes()
     bad = small_t2 / "train" / f"{names[1]}.mat"
-    aiwin.write_record(bad, np.zeros((12, 5000)))
-    bad.write_bytes(bad.read_bytes()[:200])  # truncated file, newer than its image
+    other = small_t2 / "train" / f"{names[2]}.mat"
+    bad.write_bytes(other.read_bytes()[:200])  # truncated file, newer than its image
     with pytest.raises(BadInputError) as err:
         process_dataset(small_t2, out, SMALL, workers=2, n_folds=3)
     assert str(bad) in str(err.value) and "not a readable MAT file" in str(err.value)
@@ -137,8 +137,8 @@ def test_process_cli(small_t2, tmp_path):
     ]
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
-    assert len(list((out / "images" / "train").glob("*.png"))) == 26
-    assert "rendered 26" in (out / "process.log").read_text()
+    assert len(list((out / "images" / "train").glob("*.png"))) == N_FIXTURE_RECORDS
+    assert f"rendered {N_FIXTURE_RECORDS}" in (out / "process.log").read_text()
     assert "layout: grid3x4" in (out / "render.yaml").read_text()
     assert "mm_per_mv: 10" in (out / "render.yaml").read_text()
     from_config = [
@@ -158,7 +158,7 @@ def test_process_cli(small_t2, tmp_path):
     run = subprocess.run(from_config, capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     rendered = (tmp_path / "out2" / "render.yaml").read_text()
-    assert "size: 128" in rendered and "layout: grid3x4" in rendered  # from the base config
+    assert "size: 256" in rendered and "layout: rows12" in rendered  # from the base config
     bad = [
         sys.executable,
         str(ROOT / "process.py"),

@@ -38,6 +38,7 @@ def tiny_config(data: Path, out: Path, *extra: str):
             "optim.warmup_epochs=0",
             "train.batch_size=8",
             "train.cache_trunk=false",
+            "train.monitor=auto",
             *extra,
         ],
     )
