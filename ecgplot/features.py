@@ -133,7 +133,7 @@ def feature_table(
     cached = _read_cache(cache, columns)
     todo = [p for p in paths if cached.get(Path(p).stem, (None,))[0] != stamps[Path(p).stem]]
     bad: dict[str, str] = {}
-    for path in tqdm(todo, desc="features", disable=None or not todo):
+    for path in tqdm(todo, desc="features", disable=None if todo else True):
         try:
             record = read_record(path)
         except BadInputError as exc:
