@@ -1,4 +1,9 @@
-"""YAML configs with ``key.sub=value`` overrides, turned into dataclasses strictly."""
+"""YAML configs with ``key.sub=value`` overrides, turned into dataclasses strictly.
+
+Config sections are pydantic dataclasses (:func:`section`): every value is checked for
+its type and range when the config is built, so a typo or an impossible value fails at
+once with the key named, never after an epoch of training.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,38 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pydantic
 import yaml
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 T = TypeVar("T")
+
+
+def section(cls: type[T]) -> type[T]:
+    """A frozen, validated config dataclass (pydantic): types are checked (``"maybe"`` is
+    not a bool, ``"5"`` becomes 5), ``Annotated[..., Field(ge=...)]`` ranges enforced."""
+    return pydantic_dataclass(frozen=True, config=pydantic.ConfigDict(extra="forbid"))(cls)
+
+
+def _describe(exc: pydantic.ValidationError, where: str) -> str:
+    parts = []
+    for err in exc.errors():
+        key = where + ".".join(str(x) for x in err["loc"])
+        if err["type"] == "value_error":
+            parts.append(f"{key + ': ' if err['loc'] else ''}{err['ctx']['error']}")
+        else:
+            parts.append(f"{key}: {err['msg'].lower()}, got {err['input']!r}")
+    return "; ".join(parts)
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping (an empty file gives ``{}``)."""
     path = Path(path)
-    with open(path) as fh:
-        data = yaml.safe_load(fh) or {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: top level must be a mapping, found {type(data).__name__}")
     return data
@@ -62,7 +89,11 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "") -> T:
         kwargs[name] = value
     try:
         return cls(**kwargs)
-    except ValueError as exc:  # a dataclass's own check, e.g. an unknown choice
+    except pydantic.ValidationError as exc:
+        raise ValueError(
+            f"config section {where.rstrip('.') or '(top)'}: {_describe(exc, where)}"
+        ) from None
+    except ValueError as exc:  # a plain dataclass's own check
         raise ValueError(f"config section {where.rstrip('.') or '(top)'}: {exc}") from exc
 
 

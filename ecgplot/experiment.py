@@ -2,42 +2,59 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
+from typing import Annotated, Literal
 
-from .config import apply_overrides, from_dict, load_yaml
+from pydantic import Field
+
+from .config import apply_overrides, from_dict, load_yaml, section
 from .render import RenderConfig
 
+NonNeg = Annotated[int, Field(ge=0)]
+Positive = Annotated[int, Field(ge=1)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+Probability = Annotated[float, Field(ge=0, le=1)]
 
-@dataclass(frozen=True)
+
+@section
 class DataConfig:
     """Where records, labels and rendered images are, and how to split them."""
 
     root: str = "dataset/demo/task2"  # AIWIN folder: trainreference.csv + train/
     processed: str | None = None  # process.py output (images/, folds.csv); None: render live
-    task: int = 2
-    fold: int | str = 0  # validation fold k, or "all" for k-fold with out-of-fold predictions
-    n_folds: int = 5
+    task: Literal[1, 2] = 2
+    fold: NonNeg | Literal["all"] = (
+        0  # validation fold k, or "all" for k-fold with out-of-fold predictions
+    )
+    n_folds: Annotated[int, Field(ge=2)] = 5
     split_seed: int = 42
-    source: str = "png"  # "png": process.py images; "signal": render from MAT on the fly
+    source: Literal["png", "signal"] = (
+        "png"  # "png": process.py images; "signal": render from MAT on the fly
+    )
     stft: bool = False  # second stream: STFT image
-    num_workers: int = 0
-    limit: int | None = None  # use only the first N training records (smoke tests)
+    num_workers: NonNeg = 0
+    limit: Positive | None = None  # use only the first N training records (smoke tests)
 
 
 MODEL_KINDS = ("image", "features")
 TASK_METRICS = {1: ("f1", "accuracy", "auc"), 2: ("macro_f1", "micro_f1", "macro_auc")}
 
 
-@dataclass(frozen=True)
+@section
 class ModelConfig:
     kind: str = "image"  # image: ResNet on rendered plots; features: signal-feature model
-    arch: str = "resnet50"  # resnet18/34/50/101/152 from paddle.vision
+    arch: Literal["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"] = (
+        "resnet50"  # resnet18/34/50/101/152 from paddle.vision
+    )
     pretrained: str | None = "imagenet"  # "imagenet", a .pdparams path, or None
-    freeze_stages: int = 0  # 0: train all; 1: stem; 2: + layer1; ... 5: whole backbone
+    freeze_stages: Annotated[int, Field(ge=0, le=5)] = (
+        0  # 0: train all; 1: stem; 2: + layer1; ... 5: whole backbone
+    )
     freeze_bn: bool = False  # BatchNorm keeps its pretrained statistics (eval mode) in training
-    dropout: float = 0.0
-    fusion: str = "concat"  # two-stream fusion of plot and STFT features
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    fusion: Literal["concat", "sum"] = "concat"  # two-stream fusion of plot and STFT features
     shared_backbone: bool = False  # one backbone for both streams
 
     def __post_init__(self) -> None:
@@ -45,85 +62,85 @@ class ModelConfig:
             raise ValueError(f"model.kind must be one of {MODEL_KINDS}, got {self.kind!r}")
 
 
-@dataclass(frozen=True)
+@section
 class FeatureModelConfig:
     """The signal-feature model (``model.kind: features``): scikit-learn
     HistGradientBoosting, one binary model per class, on ``ecgplot.features``."""
 
-    max_iter: int = 300
-    learning_rate: float = 0.05
-    max_leaf_nodes: int = 31
-    min_samples_leaf: int = 20
-    l2_regularization: float = 0.0
-    class_weight: str | None = None  # None or "balanced"
+    max_iter: Positive = 300
+    learning_rate: PositiveFloat = 0.05
+    max_leaf_nodes: Annotated[int, Field(ge=2)] = 31
+    min_samples_leaf: Positive = 20
+    l2_regularization: NonNegFloat = 0.0
+    class_weight: Literal["balanced"] | None = None  # None or "balanced"
 
 
-@dataclass(frozen=True)
+@section
 class OptimConfig:
-    name: str = "adamw"  # adamw | momentum
-    lr: float = 0.001
-    weight_decay: float = 0.0001
-    momentum: float = 0.9
-    warmup_epochs: float = 1.0
-    decay: str = "cosine"  # cosine | poly
-    poly_power: float = 0.9
-    min_lr: float = 0.0
-    grad_clip: float | None = None
+    name: Literal["adamw", "momentum"] = "adamw"
+    lr: PositiveFloat = 0.001
+    weight_decay: NonNegFloat = 0.0001
+    momentum: Probability = 0.9
+    warmup_epochs: NonNegFloat = 1.0
+    decay: Literal["cosine", "poly"] = "cosine"
+    poly_power: PositiveFloat = 0.9
+    min_lr: NonNegFloat = 0.0
+    grad_clip: PositiveFloat | None = None
 
 
-@dataclass(frozen=True)
+@section
 class LossConfig:
-    name: str = "auto"  # auto (task 1: ce, task 2: bce) | ce | bce | asl
-    pos_weight: str | float | None = None  # task 2 bce: None, "auto" (neg/pos), or a number
-    label_smoothing: float = 0.0
-    asl_gamma_neg: float = 4.0
-    asl_gamma_pos: float = 0.0
-    asl_clip: float = 0.05
+    name: Literal["auto", "ce", "bce", "asl"] = "auto"  # auto: task 1 ce, task 2 bce
+    pos_weight: Literal["auto"] | PositiveFloat | None = None  # task 2 bce: "auto" neg/pos
+    label_smoothing: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    asl_gamma_neg: NonNegFloat = 4.0
+    asl_gamma_pos: NonNegFloat = 0.0
+    asl_clip: Annotated[float, Field(ge=0, lt=1)] = 0.05
 
 
-@dataclass(frozen=True)
+@section
 class ImageAugConfig:
     """albumentations suited to ECG plots: no flips or rotations (they change meaning)."""
 
     enabled: bool = True
-    shift: float = 0.02  # fraction of the image
-    scale: float = 0.05
-    blur_p: float = 0.2
-    brightness_contrast_p: float = 0.3
-    erase_p: float = 0.2
+    shift: Annotated[float, Field(ge=0, le=0.5)] = 0.02  # fraction of the image
+    scale: Annotated[float, Field(ge=0, le=0.5)] = 0.05
+    blur_p: Probability = 0.2
+    brightness_contrast_p: Probability = 0.3
+    erase_p: Probability = 0.2
 
 
-@dataclass(frozen=True)
+@section
 class SignalAugConfig:
     """Signal-level augmentation before rendering (needs data.source: signal)."""
 
     enabled: bool = False
-    amplitude: float = 0.1  # +- relative gain per record
-    baseline_mv: float = 0.1  # amplitude of added baseline wander
-    noise_mv: float = 0.02
-    max_shift_s: float = 1.0  # circular time shift
-    lead_dropout_p: float = 0.0  # probability to zero each lead
+    amplitude: Annotated[float, Field(ge=0, lt=1)] = 0.1  # +- relative gain per record
+    baseline_mv: NonNegFloat = 0.1  # amplitude of added baseline wander
+    noise_mv: NonNegFloat = 0.02
+    max_shift_s: Annotated[float, Field(ge=0, le=10)] = 1.0  # circular time shift
+    lead_dropout_p: Probability = 0.0  # probability to zero each lead
 
 
-@dataclass(frozen=True)
+@section
 class TrainConfig:
-    epochs: int = 30
-    batch_size: int = 16
-    eval_batch_size: int = 32
-    seed: int = 42
-    device: str = "auto"  # auto | cpu | gpu
+    epochs: Positive = 30
+    batch_size: Positive = 16
+    eval_batch_size: Positive = 32
+    seed: NonNeg = 42
+    device: Literal["auto", "cpu", "gpu"] = "auto"
     amp: bool = True  # mixed precision, GPU only
-    cpu_threads: int = 0  # 0: all cores
+    cpu_threads: NonNeg = 0  # 0: all cores
     onednn: bool = False  # oneDNN kernels in dygraph: no gain measured on 2 cores
-    early_stop: int | None = None  # epochs without improvement before stopping
+    early_stop: Positive | None = None  # epochs without improvement before stopping
     monitor: str = "auto"  # auto (task 1: f1, task 2: macro_f1) or a metric name
-    log_interval: int = 10  # steps between log lines
-    max_steps_per_epoch: int | None = None  # smoke runs
+    log_interval: Positive = 10  # steps between log lines
+    max_steps_per_epoch: Positive | None = None  # smoke runs
     cache_trunk: bool = False  # compute the frozen stages once per image, train the rest
     cache_dir: str | None = "output/cache"  # where cached trunk maps are kept (None: memory)
 
 
-@dataclass(frozen=True)
+@section
 class ExperimentConfig:
     name: str = "experiment"
     output_dir: str = "output"

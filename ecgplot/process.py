@@ -14,10 +14,13 @@ Input ``DATA/``: ``trainreference.csv`` + ``train/*.mat`` and optionally ``val/`
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import logging
+import multiprocessing as mp
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +48,7 @@ log = logging.getLogger(__name__)
 LABEL_FILE = "trainreference.csv"
 SPLITS = ("train", "val", "test")
 N_EXAMPLES = 6
+LOCK_FILE = ".lock"
 
 
 @dataclass
@@ -93,10 +97,11 @@ def _render_star(args: tuple[_Job, RenderConfig]) -> str | None:
     return _render_job(*args)
 
 
-def _is_fresh(job: _Job) -> bool:
+def _is_fresh(job: _Job, settings_time: int) -> bool:
+    """Rendered after its record changed and after the settings were last recorded."""
     outs = [job.plot] + ([job.stft] if job.stft else [])
-    src_mtime = job.src.stat().st_mtime
-    return all(p.is_file() and p.stat().st_mtime >= src_mtime for p in outs)
+    since = max(job.src.stat().st_mtime_ns, settings_time)
+    return all(p.is_file() and p.stat().st_mtime_ns >= since for p in outs)
 
 
 def check_labels(
@@ -120,6 +125,29 @@ def check_labels(
     return {name: "no label in trainreference.csv" for name in unlabelled}
 
 
+@contextlib.contextmanager
+def output_lock(out: Path) -> Iterator[None]:
+    """Hold ``OUT/.lock`` (an advisory ``flock``, released when the process ends, however
+    it ends): a second run on the same folder refuses instead of mixing images."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK_FILE, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise BadInputError(
+                out, f"another process.py is rendering into this folder (pid {holder})"
+            ) from None
+        fh.truncate(0)
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def process_dataset(
     data: str | Path,
     out: str | Path,
@@ -131,8 +159,27 @@ def process_dataset(
     n_folds: int = 5,
     seed: int = 42,
 ) -> ProcessResult:
-    """Render every record of ``data`` into ``out`` (see the module docstring)."""
+    """Render every record of ``data`` into ``out`` (see the module docstring), holding
+    the folder's lock. The settings are recorded in ``render.yaml`` before anything is
+    rendered, so an interrupted run resumes where it stopped and never mixes settings."""
     data, out = Path(data), Path(out)
+    if out.exists() and not out.is_dir():
+        raise BadInputError(out, "--out is a file; give a folder")
+    with output_lock(out):
+        return _process(data, out, cfg, task, stft, workers, skip_bad, n_folds, seed)
+
+
+def _process(
+    data: Path,
+    out: Path,
+    cfg: RenderConfig,
+    task: int | None,
+    stft: bool,
+    workers: int | None,
+    skip_bad: bool,
+    n_folds: int,
+    seed: int,
+) -> ProcessResult:
     label_file = data / LABEL_FILE
     train_dir = data / "train"
     if not train_dir.is_dir():
@@ -147,11 +194,19 @@ def process_dataset(
     for name, problem in skipped.items():
         result.bad[str(train_dir / f"{name}.mat")] = problem
 
+    n_labelled = len(labels) - len(skipped)
+    if not 2 <= n_folds <= n_labelled:
+        raise BadInputError(
+            label_file, f"--folds {n_folds} needs 2 to {n_labelled} (the labelled records)"
+        )
     render_file = out / "render.yaml"
     settings = {"render": to_dict(cfg), "stft": stft}
-    config_same = render_file.is_file() and load_yaml(render_file) == settings
-    if render_file.is_file() and not config_same:
-        log.info("render settings changed since the last run: re-rendering everything")
+    if not (render_file.is_file() and load_yaml(render_file) == settings):
+        if render_file.is_file():
+            log.info("render settings changed since the last run: re-rendering everything")
+        with atomic_write(render_file) as fh:  # before rendering: images older are stale
+            fh.write(dump_yaml(settings))
+    settings_time = render_file.stat().st_mtime_ns
 
     jobs: list[_Job] = []
     for split in SPLITS:
@@ -164,7 +219,7 @@ def process_dataset(
             plot = out / "images" / split / f"{src.stem}.png"
             stft_png = out / "stft" / split / f"{src.stem}.png" if stft else None
             jobs.append(_Job(src, plot, stft_png))
-    todo = [j for j in jobs if not (config_same and _is_fresh(j))]
+    todo = [j for j in jobs if not _is_fresh(j, settings_time)]
     result.n_up_to_date = len(jobs) - len(todo)
     log.info("%d records, %d up to date, %d to render", len(jobs), result.n_up_to_date, len(todo))
 
@@ -185,8 +240,6 @@ def process_dataset(
     _write_folds(out / "folds.csv", result.folds)
     if result.bad:
         write_bad_records(out / "bad_records.csv", result.bad)
-    with atomic_write(render_file) as fh:
-        fh.write(dump_yaml(settings))
     save_examples(out / "examples.png", out / "images" / "train", good, task, stft)
     log.info(
         "rendered %d, up to date %d, bad %d; %d-fold splits in %s",
@@ -206,7 +259,12 @@ def _run_jobs(jobs: list[_Job], cfg: RenderConfig, workers: int) -> list[str | N
         _worker_init()
         return [_render_job(j, cfg) for j in tqdm(jobs, **bar)]
     chunk = max(1, min(32, len(jobs) // (workers * 4)))
-    with ProcessPoolExecutor(workers, initializer=_worker_init) as pool:
+    # forkserver: workers start from a clean process, never forked from one whose OpenCV,
+    # OpenMP or Paddle thread pools hold locks (a forked child can hang on them)
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(
+        workers, mp_context=mp.get_context(method), initializer=_worker_init
+    ) as pool:
         return list(tqdm(pool.map(_render_star, args, chunksize=chunk), **bar))
 
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Annotated
 
 import cv2
 import numpy as np
 import scipy.signal
+from pydantic import Field
 
 from .aiwin import FS, LEADS
+from .config import section
 from .signal import bandpass
 
 DURATION_S = 10.0
@@ -27,31 +30,40 @@ BASELINE_HZ = 100  # sampling rate at which a lead's baseline level is estimated
 BACKGROUND, TRACE, GRID_MINOR, GRID_MAJOR = 255, 0, 225, 190
 
 
-@dataclass(frozen=True)
+Hz = Annotated[float, Field(gt=0, lt=FS / 2)]
+
+
+@section
 class StftConfig:
     """Log-magnitude STFT image: fixed dB range, frequencies up to ``fmax_hz``."""
 
-    nperseg: int = 256
-    noverlap: int = 224
-    fmax_hz: float = 50.0
+    nperseg: Annotated[int, Field(ge=16, le=5000)] = 256
+    noverlap: Annotated[int, Field(ge=0)] = 224
+    fmax_hz: Annotated[float, Field(gt=0, le=FS / 2)] = 50.0
     db_min: float = -80.0
     db_max: float = -10.0
 
+    def __post_init__(self) -> None:
+        if self.noverlap >= self.nperseg:
+            raise ValueError(f"noverlap ({self.noverlap}) must be below nperseg ({self.nperseg})")
+        if self.db_min >= self.db_max:
+            raise ValueError(f"db_min ({self.db_min}) must be below db_max ({self.db_max})")
 
-@dataclass(frozen=True)
+
+@section
 class RenderConfig:
     """Everything that decides what a rendered image looks like."""
 
-    size: int = 640
+    size: Annotated[int, Field(ge=32, le=4096)] = 640
     layout: str = "rows12"
-    mm_per_s: float = 25.0
-    mm_per_mv: float = 5.0
-    line_width: int = 1
+    mm_per_s: Annotated[float, Field(gt=0, le=1000)] = 25.0
+    mm_per_mv: Annotated[float, Field(gt=0, le=1000)] = 5.0
+    line_width: Annotated[int, Field(ge=1, le=16)] = 1
     rasterizer: str = "spans"
     grid: bool = False
     lead_labels: bool = False
-    highpass_hz: float | None = 0.5
-    lowpass_hz: float | None = None
+    highpass_hz: Hz | None = 0.5
+    lowpass_hz: Hz | None = None
     stft: StftConfig = field(default_factory=StftConfig)
 
     def __post_init__(self) -> None:
@@ -61,8 +73,10 @@ class RenderConfig:
         ):
             if value not in choices:
                 raise ValueError(f"unknown {key} {value!r}; choose from {sorted(choices)}")
-        if self.line_width < 1:
-            raise ValueError(f"line_width must be at least 1 pixel, got {self.line_width}")
+        if self.highpass_hz and self.lowpass_hz and self.highpass_hz >= self.lowpass_hz:
+            raise ValueError(
+                f"highpass_hz ({self.highpass_hz}) must be below lowpass_hz ({self.lowpass_hz})"
+            )
 
     @property
     def px_per_mm(self) -> float:
