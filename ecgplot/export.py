@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,10 @@ def export_model(model: ECGClassifier, task: int, size: int, two_stream: bool, o
     wrapper = (TwoStreamProbabilities if two_stream else PlotProbabilities)(model, task)
     wrapper.eval()
     out.mkdir(parents=True, exist_ok=True)
-    paddle.jit.save(wrapper, str(out / MODEL_STEM), input_spec=specs)
+    with tempfile.TemporaryDirectory(prefix=".jit-", dir=out) as tmp:
+        paddle.jit.save(wrapper, str(Path(tmp) / MODEL_STEM), input_spec=specs)
+        for written in sorted(Path(tmp).iterdir()):  # each file replaces the old one whole
+            os.replace(written, out / written.name)
     model_file = next(
         out / f"{MODEL_STEM}{ext}"
         for ext in (".json", ".pdmodel")
@@ -64,12 +68,7 @@ def export_model(model: ECGClassifier, task: int, size: int, two_stream: bool, o
     onnx_file = out / "model.onnx"
     with atomic_path(onnx_file) as tmp:
         paddle2onnx.export(str(model_file), str(params_file), str(tmp))
-    return {
-        "model": str(model_file),
-        "params": str(params_file),
-        "onnx": str(onnx_file),
-        "inputs": names,
-    }
+    return {"model": model_file, "params": params_file, "onnx": onnx_file, "inputs": names}
 
 
 class DygraphPredictor:
@@ -125,7 +124,11 @@ class OnnxPredictor:
 
 
 def read_export_info(run_dir: Path) -> list[dict]:
+    """The exported folds of a run, paths resolved against the run folder (export.json
+    stores them relative to it, so a run folder can be moved or used from anywhere)."""
     info = run_dir / EXPORT_DIR / "export.json"
     if not info.is_file():
         raise FileNotFoundError(f"{info} not found: export the run first (python export.py)")
-    return json.loads(info.read_text())["folds"]
+    folds = json.loads(info.read_text())["folds"]
+    keys = ("model", "params", "onnx")
+    return [{**f, **{k: str(run_dir / f[k]) for k in keys}} for f in folds]

@@ -58,26 +58,56 @@ class Run:
 
 
 def load_run(path: str | Path) -> Run:
-    """Read ``config.yaml``, every ``fold*/best_model.pdparams`` and ``thresholds.json``."""
+    """Read ``config.yaml``, the checkpoints of the folds the run itself recorded
+    (``summary.json``; stale ``fold*/`` folders of an earlier run are ignored),
+    ``thresholds.json`` and, for image runs, ``model_info.json``. Anything missing or
+    unreadable is :class:`BadInputError` naming the file."""
     path = Path(path)
     if not (path / "config.yaml").is_file():
         raise BadInputError(path, "not a run folder (no config.yaml); train.py writes one")
-    cfg = from_dict(ExperimentConfig, load_yaml(path / "config.yaml"))
-    checkpoint = CHECKPOINTS[cfg.model.kind]
-    checkpoints = sorted(path.glob(f"fold*/{checkpoint}"))
-    if not checkpoints:
-        raise BadInputError(path, f"no fold*/{checkpoint} checkpoint")
+    try:
+        cfg = from_dict(ExperimentConfig, load_yaml(path / "config.yaml"))
+    except ValueError as exc:
+        raise BadInputError(path / "config.yaml", str(exc)) from None
+    summary = _read_json(path / "summary.json", "the run did not finish (train.py writes it)")
+    folds = sorted(int(k) for k in summary.get("folds", {}))
+    if not folds:
+        raise BadInputError(path / "summary.json", "lists no trained folds")
+    checkpoints = [path / f"fold{k}" / CHECKPOINTS[cfg.model.kind] for k in folds]
+    missing = [c for c in checkpoints if not c.is_file()]
+    if missing:
+        raise BadInputError(missing[0], "checkpoint of a fold listed in summary.json is missing")
     thresholds = None
     if (path / THRESHOLDS_FILE).is_file():
-        thresholds = np.array(json.loads((path / THRESHOLDS_FILE).read_text())["thresholds"])
-    info = path / MODEL_INFO_FILE
-    v1 = info.is_file() and bool(json.loads(info.read_text()).get("stride_in_1x1"))
+        values = _read_json(path / THRESHOLDS_FILE, "").get("thresholds")
+        thresholds = np.asarray(values, dtype=float) if isinstance(values, list) else None
+        if thresholds is None or thresholds.shape != (cfg.num_classes,):
+            raise BadInputError(
+                path / THRESHOLDS_FILE, f"needs 'thresholds': a list of {cfg.num_classes} numbers"
+            )
+    v1 = False
+    if cfg.model.kind == "image":
+        info = _read_json(path / MODEL_INFO_FILE, "image runs need it (train.py writes it)")
+        v1 = bool(info.get("stride_in_1x1"))
     return Run(path, cfg, checkpoints, thresholds, v1)
+
+
+def _read_json(path: Path, why_needed: str) -> dict:
+    if not path.is_file():
+        raise BadInputError(path, f"missing: {why_needed}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInputError(path, f"not readable JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise BadInputError(path, "must hold a JSON object")
+    return data
 
 
 def load_models(run: Run) -> list[ECGClassifier]:
     """One eval-mode model per fold checkpoint (no pretrained download: weights come from
-    the checkpoint; v1 strides when the run was trained from the converted weights)."""
+    the checkpoint; v1 strides when the run was trained from the converted weights). A
+    checkpoint must match the network key for key and shape for shape."""
     models = []
     for ckpt in run.checkpoints:
         model = build_model(
@@ -86,7 +116,20 @@ def load_models(run: Run) -> list[ECGClassifier]:
             two_stream=run.cfg.data.stft,
             stride_in_1x1=run.stride_in_1x1,
         )
-        model.set_state_dict(paddle.load(str(ckpt)))
+        try:
+            state = paddle.load(str(ckpt))
+        except Exception as exc:  # truncated or foreign file: paddle raises many kinds
+            raise BadInputError(ckpt, f"not a readable checkpoint ({type(exc).__name__})") from None
+        own = {k: list(v.shape) for k, v in model.state_dict().items()}
+        theirs = {k: list(v.shape) for k, v in state.items()} if isinstance(state, dict) else {}
+        if own != theirs:
+            differ = sorted(set(own) ^ set(theirs)) or [k for k in own if own[k] != theirs[k]]
+            raise BadInputError(
+                ckpt,
+                f"does not match the run's network ({len(differ)} keys differ, e.g. "
+                f"{differ[0]}: {theirs.get(differ[0])} vs {own.get(differ[0])})",
+            )
+        model.set_state_dict(state)
         model.eval()
         models.append(model)
     return models
@@ -157,9 +200,10 @@ def export_run(path: str | Path) -> Path:
     folds = []
     for ckpt, model in zip(run.checkpoints, load_models(run)):
         out = run.path / EXPORT_DIR / ckpt.parent.name
-        folds.append(
-            export_model(model, run.cfg.data.task, run.cfg.render.size, run.cfg.data.stft, out)
-        )
+        files = export_model(model, run.cfg.data.task, run.cfg.render.size, run.cfg.data.stft, out)
+        for key in ("model", "params", "onnx"):  # relative: the run folder can move
+            files[key] = str(files[key].relative_to(run.path))
+        folds.append(files)
         log.info("exported %s -> %s", ckpt, out)
     info = run.path / EXPORT_DIR / "export.json"
     with atomic_write(info) as fh:

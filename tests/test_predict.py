@@ -152,3 +152,63 @@ def test_task1_kfold_ensemble_and_v1_strides(physionet_t1, tmp_path):
     lines = out.read_text().splitlines()
     assert lines[0] == "name,tag" and len(lines) == len(names) + 1
     assert {line.split(",")[1] for line in lines[1:]} <= {"0", "1"}
+
+
+def test_run_folder_is_checked_not_trusted(task2_run, tmp_path):
+    """A run folder's own record decides what is loaded; anything missing, stale or
+    foreign is a clear error naming the file."""
+    import shutil
+
+    from ecgplot.aiwin import BadInputError
+
+    run_dir, _ = task2_run
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    assert [c.parent.name for c in load_run(run).checkpoints] == ["fold0"]
+    shutil.copytree(run / "fold0", run / "fold3")  # stale fold of an earlier run
+    assert [c.parent.name for c in load_run(run).checkpoints] == ["fold0"]
+    (run / "thresholds.json").write_text('{"thresholds": [0.5, 0.5]}')
+    with pytest.raises(BadInputError, match="list of 12 numbers"):
+        load_run(run)
+    (run / "thresholds.json").write_text("{not json")
+    with pytest.raises(BadInputError, match="not readable JSON"):
+        load_run(run)
+    (run / "thresholds.json").unlink()
+    (run / "model_info.json").unlink()
+    with pytest.raises(BadInputError, match="model_info.json: missing"):
+        load_run(run)
+    (run / "model_info.json").write_text('{"stride_in_1x1": false}')
+    ckpt = run / "fold0" / "best_model.pdparams"
+    ckpt.write_bytes(ckpt.read_bytes()[:1000])
+    with pytest.raises(BadInputError, match="not a readable checkpoint"):
+        predict_folder(load_run(run), run_dir.parent / "data" / "train")
+    # a checkpoint of another task's network (12 outputs) under a task-1 config
+    shutil.copy(run_dir / "fold0" / "best_model.pdparams", ckpt)
+    config = (run / "config.yaml").read_text().replace("task: 2", "task: 1")
+    (run / "config.yaml").write_text(config.replace("monitor: macro_auc", "monitor: auc"))
+    with pytest.raises(BadInputError, match="does not match the run's network"):
+        predict_folder(load_run(run), run_dir.parent / "data" / "train")
+    (run / "summary.json").unlink()
+    with pytest.raises(BadInputError, match="summary.json: missing"):
+        load_run(run)
+
+
+def test_predict_cli_refuses_bad_options(task2_run, tmp_path):
+    run_dir, data = task2_run
+    base = [sys.executable, str(ROOT / "predict.py"), "--run", str(run_dir)]
+    cases = [
+        (["--data", str(data / "train"), "--tta", "-1"], "--tta must be 0 or more"),
+        (["--data", str(data / "train"), "--out", str(tmp_path)], "is a directory"),
+        (["--data", str(data / "train"), "--gradcam", "NOPE"], "--gradcam names records"),
+        (["--data", str(data / "train"), "--backend", "onnx"], "export the run first"),
+    ]
+    for extra, message in cases:
+        out = tmp_path / "answer.csv"
+        proc = subprocess.run(
+            [*base, *extra] + ([] if "--out" in extra else ["--out", str(out)]),
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 2, (extra, proc.stderr[-500:])
+        assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-500:]
+        assert not out.exists()  # nothing written before the error
