@@ -60,6 +60,9 @@ def main() -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.out.exists() and not args.out.is_dir():
+        print(f"error: {args.out}: --out is a file; give a folder", file=sys.stderr)
+        return 2
     setup_logging(args.out / "process.log")
     try:
         result = process_dataset(

@@ -172,3 +172,102 @@ def test_process_cli(small_t2, tmp_path):
     typo = cmd[:-1] + ["mm_per_mvv=10"]
     run = subprocess.run(typo, capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 2 and "unknown config keys: render.mm_per_mvv" in run.stderr
+
+
+def test_interrupted_rerender_never_mixes_settings(small_t2, tmp_path):
+    """Settings are recorded before rendering: a re-render with new settings that is
+    interrupted, then rerun with the old settings, re-renders everything; an interrupted
+    run with unchanged settings resumes where it stopped."""
+    import dataclasses
+
+    import ecgplot.process as proc
+
+    out = tmp_path / "out"
+    process_dataset(small_t2, out, SMALL, workers=1, n_folds=3)
+    names = sorted(p.stem for p in (small_t2 / "train").glob("*.mat"))
+    bigger = dataclasses.replace(SMALL, mm_per_mv=10.0)
+    real_job = proc._render_job
+    done = []
+
+    def dies_after_five(job, cfg):
+        if len(done) == 5:
+            raise KeyboardInterrupt
+        done.append(job)
+        return real_job(job, cfg)
+
+    proc._render_job = dies_after_five
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            process_dataset(small_t2, out, bigger, workers=1, n_folds=3)
+    finally:
+        proc._render_job = real_job
+    again = process_dataset(small_t2, out, SMALL, workers=1, n_folds=3)
+    assert again.n_rendered == len(names) and again.n_up_to_date == 0
+    for name in names:  # every image matches the recorded settings
+        img = cv2.imread(str(out / "images" / "train" / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
+        signal = aiwin.read_record(small_t2 / "train" / f"{name}.mat").signal
+        np.testing.assert_array_equal(img, render_plot(signal, SMALL))
+    # interrupted with unchanged settings: the rerun renders only what is left
+    for png in sorted((out / "images" / "train").glob("*.png"))[:4]:
+        png.unlink()
+    resumed = process_dataset(small_t2, out, SMALL, workers=1, n_folds=3)
+    assert resumed.n_rendered == 4 and resumed.n_up_to_date == len(names) - 4
+
+
+def test_second_run_on_the_same_folder_is_refused(small_t2, tmp_path):
+    from ecgplot.process import output_lock
+
+    out = tmp_path / "out"
+    with output_lock(out):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "process.py"),
+                "--data",
+                str(small_t2),
+                "--out",
+                str(out),
+                "--size",
+                "64",
+                "--folds",
+                "3",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert proc.returncode == 2 and "another process.py is rendering" in proc.stderr
+        assert not (out / "images").exists()
+    assert process_dataset(small_t2, out, SMALL, workers=1, n_folds=3).n_rendered > 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--folds", "1"], "--folds 1 needs 2 to"),
+        (["--folds", "100"], "--folds 100 needs 2 to 23"),
+        (["--size", "7"], "render.size: input should be greater than or equal to 32"),
+        (["--set", "grid=maybe"], "render.grid: input should be a valid boolean"),
+        (["--set", "mm_per_s=-25"], "render.mm_per_s: input should be greater than 0"),
+    ],
+)
+def test_process_cli_refuses_bad_options_before_rendering(small_t2, tmp_path, extra, message):
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "process.py"),
+            "--data",
+            str(small_t2),
+            "--out",
+            str(out),
+            "--size",
+            "64",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert not list(out.glob("images/train/*.png"))
