@@ -1,8 +1,8 @@
 """Fuse several runs (and external probs files) into one answer.csv.
 
     python ensemble.py --runs output/A output/B [--probs OOF.csv TEST.csv ...] \
-        [--data DIR] [--labels DATA/trainreference.csv] [--method weights|mean|stack] \
-        --out answer.csv
+        [--data DIR] [--labels DATA/trainreference.csv] \
+        [--method weights|class_weights|mean|stack] --out answer.csv
 
 Each run must be a k-fold run (``data.fold=all``: ``oof_probs.csv``); its test
 probabilities come from ``--data`` (predicted here) or the run's ``probs.csv`` (from
@@ -36,7 +36,9 @@ def main() -> int:
     )
     p.add_argument("--data", type=Path, help="test MAT records: the runs predict them here")
     p.add_argument("--labels", type=Path, help="trainreference.csv (default: first run's data)")
-    p.add_argument("--method", choices=("weights", "mean", "stack"), default="weights")
+    p.add_argument(
+        "--method", choices=("weights", "class_weights", "mean", "stack"), default="weights"
+    )
     p.add_argument("--out", type=Path, required=True, help="answer.csv to write")
     args = p.parse_args()
     if len(args.runs) + len(args.probs) < 2:

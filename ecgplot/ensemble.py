@@ -7,6 +7,8 @@ out-of-fold probabilities only:
 
 - ``weights``: a convex combination of the members' logits, weights on a simplex grid
   chosen for the best (macro) AUC;
+- ``class_weights``: the same per class (classes with fewer than 10 positives keep the
+  global weights);
 - ``mean``: equal weights;
 - ``stack``: per class, a logistic regression on the members' logits.
 
@@ -27,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import KFold
 
 from .aiwin import (
@@ -43,7 +46,8 @@ from .metrics import task_metrics
 
 log = logging.getLogger(__name__)
 
-METHODS = ("weights", "mean", "stack")
+METHODS = ("weights", "class_weights", "mean", "stack")
+MIN_CLASS_CASES = 10  # class_weights: fewer positives (or negatives) keep the global weights
 EPS = 1e-6
 
 
@@ -184,10 +188,12 @@ class Fusion:
         n = len(stack)
         if self.method == "mean":
             self.weights = np.full(n, 1 / n)
-        elif self.method == "weights":
+        elif self.method in ("weights", "class_weights"):
             grid = simplex(n, self.step if n <= 3 else 0.1)
             aucs = [_auc(1 / (1 + np.exp(-np.tensordot(w, z, 1))), y, self.task) for w in grid]
             self.weights = grid[int(np.nanargmax(aucs))]
+            if self.method == "class_weights":
+                self.weights = self._class_weights(grid, z, y)
         else:
             targets = y[:, None] if self.task == 1 else y
             self.stackers = []
@@ -198,6 +204,19 @@ class Fusion:
                 else:
                     self.stackers.append(LogisticRegression(C=1.0).fit(z[:, :, c].T, col))
         return self
+
+    def _class_weights(self, grid: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """(members, classes) weights: per class the grid point with the best AUC of that
+        class; classes with fewer than MIN_CLASS_CASES positives keep the global weights."""
+        targets = y[:, None] if self.task == 1 else y
+        weights = np.repeat(self.weights[:, None], z.shape[2], axis=1)
+        for c in range(z.shape[2]):
+            col = targets[:, c]
+            if min(col.sum(), len(col) - col.sum()) < MIN_CLASS_CASES:
+                continue
+            aucs = [roc_auc_score(col, np.tensordot(w, z[:, :, c], 1)) for w in grid]
+            weights[:, c] = grid[int(np.argmax(aucs))]
+        return weights
 
     def predict(self, stack: np.ndarray) -> np.ndarray:
         z = _logits(_scores(stack, self.task))
@@ -210,7 +229,8 @@ class Fusion:
             ]
             p = np.stack(cols, axis=1)
         else:
-            p = 1 / (1 + np.exp(-np.tensordot(self.weights, z, 1)))
+            w = self.weights if self.weights.ndim == 2 else self.weights[:, None]
+            p = 1 / (1 + np.exp(-np.einsum("mc,mnc->nc", w, z)))
         return _to_probs(p, self.task)
 
     def describe(self) -> dict:

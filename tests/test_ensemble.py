@@ -59,6 +59,8 @@ def test_weights_favour_the_informative_member(physionet_t2):
     result = ensemble(members, labels, "weights", n_folds=3)
     assert result.fusion.weights[0] >= 0.8
     assert result.oof_metrics["macro_auc"] > result.member_metrics["noise"]["macro_auc"] + 0.2
+    per_class = Fusion("class_weights", 2).fit(np.stack([good, noise]), y)
+    assert per_class.weights.shape == (2, 12) and (per_class.weights[0] >= 0.5).all()
     mean = Fusion("mean", 2).fit(np.stack([good, noise]), y)
     assert np.allclose(mean.weights, 0.5)
 
