@@ -10,6 +10,7 @@ Every option lives in the YAML; ``key=value`` overrides any of them (``train.epo
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ecgplot.experiment import load_experiment
@@ -27,7 +28,9 @@ def main() -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    setup_logging(cfg.run_dir / "train.log")
+    # under paddle.distributed.launch only rank 0 writes the run's log file
+    rank = int(os.environ.get("PADDLE_TRAINER_ID", "0"))
+    setup_logging(cfg.run_dir / "train.log" if rank == 0 else None)
     from ecgplot.trainer import fit  # imports paddle: after the config is known to be valid
 
     fit(cfg, resume=args.resume)

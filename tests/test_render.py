@@ -173,5 +173,7 @@ def test_render_config_rejects_unknown_options():
 
 def test_render_config_is_hashable_and_px_scale():
     cfg = RenderConfig(size=320, mm_per_mv=10)
-    assert hash(cfg) == hash(dataclasses.replace(cfg))
+    same, other = dataclasses.replace(cfg), dataclasses.replace(cfg, size=640)
+    assert same == cfg and same is not cfg and hash(same) == hash(cfg)
+    assert other != cfg and len({cfg, same, other}) == 2  # a usable cache key
     assert cfg.px_per_s == pytest.approx(32.0) and cfg.px_per_mv == pytest.approx(12.8)

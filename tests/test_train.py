@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -171,9 +172,14 @@ def test_full_size_configs_run_a_step(name, small_t2, physionet_t1, tmp_path):
     five = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, n_folds=5))
     with pytest.raises(BadInputError, match="has 4 folds but data.n_folds is 5"):
         load_split(five, 0)
+    seed_everything(cfg.train.seed)  # the network fit() starts from
+    start = build_model(cfg.model, cfg.num_classes, two_stream=cfg.data.stft).state_dict()
     (result,) = fit(cfg)
     assert np.isfinite(result.best["train_loss"])
-    assert (tmp_path / name / "fold0" / "best_model.pdparams").is_file()
+    trained = paddle.load(str(tmp_path / name / "fold0" / "best_model.pdparams"))
+    assert not np.allclose(trained["head.weight"].numpy(), start["head.weight"].numpy())
+    val_names, probs = aiwin.read_probs(tmp_path / name / "fold0" / "val_probs.csv", task)
+    assert val_names == result.val_names and probs.shape == (len(val_names), cfg.num_classes)
 
 
 def test_png_of_the_wrong_size_is_bad_input(small_t2, tmp_path):
@@ -258,3 +264,47 @@ def test_workers_draw_new_augmentations_each_epoch_and_send_uint8(small_t2, tmp_
     assert all(differ), differ  # no worker replays the previous epoch
     np.testing.assert_array_equal(one, epoch_batch(1, 0))  # workers change nothing
     np.testing.assert_array_equal(one, epoch_batch(1, 2))  # and rerun gives the same
+
+
+def test_two_process_training_on_cpu(small_t2, tmp_path):
+    """The multi-GPU path (paddle.distributed.launch, DataParallel) on CPU with 2
+    processes: each rank trains on half the batches, rank 0 alone writes the run."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "runs"
+    cmd = [
+        sys.executable,
+        "-m",
+        "paddle.distributed.launch",
+        "--nproc_per_node",
+        "2",
+        "--log_dir",
+        str(tmp_path / "logs"),
+        str(ROOT / "train.py"),
+        "--config",
+        str(ROOT / "configs" / "cpu_small_task2.yaml"),
+        f"data.root={small_t2}",
+        f"output_dir={out}",
+        "name=ddp",
+        "data.n_folds=4",
+        "render.size=64",
+        "model.arch=resnet18",
+        "model.pretrained=null",
+        "model.freeze_stages=0",
+        "train.cache_trunk=false",
+        "train.epochs=1",
+        "train.batch_size=4",
+        "train.device=cpu",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    logs = [(tmp_path / "logs" / f"workerlog.{r}").read_text() for r in (0, 1)]
+    assert "rank 0 of 2" in logs[0] and "rank 1 of 2" in logs[1]
+    n_train = int(re.search(r"fold 0: (\d+) train", logs[0]).group(1))
+    steps = int(re.search(r"(\d+) steps per epoch", logs[0]).group(1))
+    assert steps == -(-n_train // (4 * 2))  # each rank: half of the batches
+    run_log = (out / "ddp" / "train.log").read_text()
+    assert "rank 0 of 2" in run_log and "rank 1" not in run_log  # rank 0 alone writes
+    assert (out / "ddp" / "fold0" / "best_model.pdparams").is_file()
+    assert (out / "ddp" / "summary.json").is_file()
