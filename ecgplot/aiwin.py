@@ -168,7 +168,7 @@ def _read_rows(path: Path) -> list[list[str]]:
         raise BadInputError(path, "file not found")
     try:
         text = path.read_text(encoding="utf-8-sig")
-        rows = [[c.strip() for c in row] for row in csv.reader(text.splitlines())]
+        rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
     except UnicodeDecodeError as exc:
         raise BadInputError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except csv.Error as exc:

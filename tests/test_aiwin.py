@@ -183,6 +183,7 @@ def test_list_records_skips_hidden_and_takes_upper_case(tmp_path, signal):
         ("A1,+3", "plain digits"),
         ("A1,13", "must be 1-12"),
         ("bad name,3", "record name"),
+        ('"A\nB",3', "record name"),  # a quoted newline is not joined away
     ],
 )
 def test_task2_label_syntax(tmp_path, line, problem):
