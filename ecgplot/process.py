@@ -110,10 +110,11 @@ def check_labels(
     """Cross-check label names and record files; returns {record: problem} when skipping."""
     on_disk = set(names)
     unknown = sorted(set(labels) - on_disk)
-    if unknown:
+    if unknown and not skip_bad:
         raise BadInputError(
             label_file,
-            f"{len(unknown)} labelled records lack a MAT file in train/: {', '.join(unknown[:10])}",
+            f"{len(unknown)} labelled records lack a MAT file in train/: {', '.join(unknown[:10])} "
+            "(use --skip-bad to skip them)",
         )
     unlabelled = sorted(on_disk - set(labels))
     if unlabelled and not skip_bad:
@@ -122,7 +123,9 @@ def check_labels(
             f"{len(unlabelled)} records in train/ have no label: {', '.join(unlabelled[:10])} "
             "(use --skip-bad to skip them)",
         )
-    return {name: "no label in trainreference.csv" for name in unlabelled}
+    skipped = {name: "no label in trainreference.csv" for name in unlabelled}
+    skipped.update({name: "labelled, but no MAT file in train/" for name in unknown})
+    return skipped
 
 
 @contextlib.contextmanager
@@ -194,7 +197,7 @@ def _process(
     for name, problem in skipped.items():
         result.bad[str(train_dir / f"{name}.mat")] = problem
 
-    n_labelled = len(labels) - len(skipped)
+    n_labelled = sum(n not in skipped for n in labels)
     if not 2 <= n_folds <= n_labelled:
         raise BadInputError(
             label_file, f"--folds {n_folds} needs 2 to {n_labelled} (the labelled records)"

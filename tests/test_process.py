@@ -103,6 +103,9 @@ def test_label_and_record_mismatch(small_t2, tmp_path):
     labels.write_text(text + "GHOST,3\n")
     with pytest.raises(BadInputError, match="lack a MAT file in train/: GHOST"):
         process_dataset(small_t2, tmp_path / "out", SMALL, workers=1)
+    ghost = process_dataset(small_t2, tmp_path / "ghost", SMALL, workers=1, skip_bad=True)
+    assert "GHOST" not in ghost.folds and any("GHOST" in p for p in ghost.bad)
+    assert "GHOST" in (tmp_path / "ghost" / "bad_records.csv").read_text()
     lines = text.splitlines()
     labels.write_text("\n".join(lines[1:]) + "\n")
     orphan = lines[0].split(",")[0]
