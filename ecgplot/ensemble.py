@@ -78,8 +78,11 @@ def run_member(run: Path, data: Path | None = None) -> Member:
     oof = read_probs_frame(oof_file, task)
     folds = pd.concat(
         [
-            pd.Series(int(p.parent.name[4:]), index=read_probs_frame(p, task).index)
-            for p in sorted(run.glob("fold*/val_probs.csv"))
+            pd.Series(
+                int(c.parent.name[4:]),
+                index=read_probs_frame(c.parent / "val_probs.csv", task).index,
+            )
+            for c in loaded.checkpoints  # the folds the run recorded, not stale fold dirs
         ]
     ).sort_index()
     test = None
