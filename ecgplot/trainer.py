@@ -150,11 +150,11 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
     model = build_model(cfg.model, cfg.num_classes, two_stream=cfg.data.stft)
     train_ds = ECGImageDataset(cfg, split.train, split.labels, train=True)
     val_ds = ECGImageDataset(cfg, split.val, split.labels, train=False)
-    net: paddle.nn.Layer = model
+    trained: paddle.nn.Layer = model  # what a batch goes through: the model, or its top
     if cfg.train.cache_trunk:
         train_ds = CachedTrunkDataset(trunk_maps(model, train_ds, cfg), train_ds)
         val_ds = CachedTrunkDataset(trunk_maps(model, val_ds, cfg), val_ds)
-        net = TopOnly(model)
+        trained = TopOnly(model)
     train_loader = make_loader(train_ds, cfg.train.batch_size, True, cfg.data.num_workers)
     val_loader = make_loader(val_ds, cfg.train.eval_batch_size, False, cfg.data.num_workers)
     steps = len(train_loader)
@@ -193,8 +193,7 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
         raise ValueError(f"optim.name must be adamw or momentum, got {o.name!r}")
     use_amp = cfg.train.amp and paddle.device.get_device().startswith("gpu")
     scaler = paddle.amp.GradScaler() if use_amp else None
-    if world_size() > 1:
-        net = paddle.DataParallel(net)
+    net = paddle.DataParallel(trained) if world_size() > 1 else trained
 
     monitor = cfg.train.monitor if cfg.train.monitor != "auto" else default_monitor(task)
     state = {"epoch": 0, "best": -np.inf, "best_epoch": -1, "bad_epochs": 0, "history": []}
@@ -262,7 +261,7 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
                 )
         bar.close()
         images_per_s = seen / (time.perf_counter() - start)
-        probs, val_loss = predict_loader(net, val_loader, task, loss_fn, "validate")
+        probs, val_loss = predict_loader(trained, val_loader, task, loss_fn, "validate")
         metrics = task_metrics(task, probs, label_matrix(split.labels, split.val, task))
         row = {
             "epoch": epoch,
