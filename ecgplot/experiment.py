@@ -52,7 +52,15 @@ class ModelConfig:
     freeze_stages: Annotated[int, Field(ge=0, le=5)] = (
         0  # 0: train all; 1: stem; 2: + layer1; ... 5: whole backbone
     )
+    stages: Annotated[int, Field(ge=2, le=5)] = (
+        5  # backbone stages run: 5 through layer4; 4 stops after layer3 (finer maps)
+    )
     freeze_bn: bool = False  # BatchNorm keeps its pretrained statistics (eval mode) in training
+    head: Literal["gap", "rows"] = (
+        "gap"  # gap: global average pool + linear; rows: pool over time per row band
+    )
+    head_channels: Positive = 64  # rows head: 1x1 conv reduction before pooling
+    head_rows: Positive = 12  # rows head: horizontal bands kept (12: one per rows12 lead)
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     fusion: Literal["concat", "sum"] = "concat"  # two-stream fusion of plot and STFT features
     shared_backbone: bool = False  # one backbone for both streams
@@ -60,6 +68,10 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"model.kind must be one of {MODEL_KINDS}, got {self.kind!r}")
+        if self.freeze_stages > self.stages:
+            raise ValueError(
+                f"model.freeze_stages ({self.freeze_stages}) exceeds model.stages ({self.stages})"
+            )
 
 
 @section
@@ -134,6 +146,9 @@ class TrainConfig:
     onednn: bool = False  # oneDNN kernels in dygraph: no gain measured on 2 cores
     early_stop: Positive | None = None  # epochs without improvement before stopping
     monitor: str = "auto"  # auto (task 1: f1, task 2: macro_f1) or a metric name
+    keep: Literal["best", "last"] = (
+        "best"  # the fold's model: best epoch on the monitor, or the last (unbiased OOF)
+    )
     log_interval: Positive = 10  # steps between log lines
     max_steps_per_epoch: Positive | None = None  # smoke runs
     cache_trunk: bool = False  # compute the frozen stages once per image, train the rest
@@ -177,6 +192,8 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> Exper
             f"train.monitor {cfg.train.monitor!r} is not a task-{cfg.data.task} validation "
             f"metric; choose from {', '.join(monitors)}"
         )
+    if cfg.train.keep == "last" and cfg.train.early_stop:
+        raise ValueError("train.early_stop needs train.keep: best (it stops on the monitor)")
     if cfg.train.cache_trunk:
         if cfg.image_aug.enabled or cfg.signal_aug.enabled or cfg.data.stft:
             raise ValueError(

@@ -1,4 +1,4 @@
-"""Grad-CAM on the last ResNet stage, overlaid on the ECG plot image."""
+"""Grad-CAM on the last ResNet stage the model runs, overlaid on the ECG plot image."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .process import encode_png
 
 def grad_cam(model: ECGClassifier, inputs: list[np.ndarray], target: int) -> np.ndarray:
     """Class-activation map (H, W) in [0, 1] for class index ``target`` of one input:
-    layer4 activations weighted by the spatial mean of their gradients (Selvaraju et al.)."""
+    last-stage activations weighted by the spatial mean of their gradients (Selvaraju et al.)."""
     model.eval()
     captured = {}
 
@@ -25,7 +25,7 @@ def grad_cam(model: ECGClassifier, inputs: list[np.ndarray], target: int) -> np.
         captured["act"] = output
         return output
 
-    handle = model.backbone.layer4.register_forward_post_hook(hook)
+    handle = model.last_stage().register_forward_post_hook(hook)
     try:
         tensors = [paddle.to_tensor(x[None]) for x in inputs]
         for t in tensors:

@@ -36,6 +36,8 @@ def build_backbone(arch: str) -> nn.Layer:
 def use_stride_in_1x1(backbone: nn.Layer) -> None:
     """ResNet v1 stride placement: stride 2 in the first 1x1 conv of stages 2-4."""
     for layer in (backbone.layer2, backbone.layer3, backbone.layer4):
+        if isinstance(layer, nn.Identity):  # a stage the model does not run (model.stages)
+            continue
         block = layer[0]
         if not hasattr(block, "conv3"):
             raise ValueError("v1 strides apply to bottleneck ResNets (50/101/152) only")
@@ -70,9 +72,21 @@ def load_backbone_weights(backbone: nn.Layer, path: str | Path) -> dict[str, lis
     return {"loaded": sorted(loaded), "skipped": sorted(skipped), "missing": missing}
 
 
+def stage_channels(arch: str, stages: int) -> int:
+    """Channels of a backbone's output when it runs its first ``stages`` stages (2-5)."""
+    return BACKBONES[arch][1] >> (5 - stages)
+
+
 class ECGClassifier(nn.Layer):
     """ResNet on the plot image, optionally a second ResNet (or the same one) on the STFT
-    image with features fused by concatenation or sum, then dropout and a linear head."""
+    image with features fused by concatenation or sum, then dropout and a linear head.
+
+    ``model.stages`` cuts the backbone after a stage (4: after layer3, maps at 1/16 of the
+    image). ``model.head: rows`` keeps where things are vertically: a 1x1 convolution
+    reduces the maps to ``head_channels``, which are averaged and max-pooled over time
+    within each of ``head_rows`` horizontal bands (one per lead of ``rows12``), so the
+    linear head sees each lead's features instead of their image-wide mean.
+    """
 
     def __init__(self, cfg: ModelConfig, num_classes: int, two_stream: bool = False):
         super().__init__()
@@ -84,7 +98,22 @@ class ECGClassifier(nn.Layer):
         self.two_stream = two_stream
         if cfg.fusion not in ("concat", "sum"):
             raise ValueError(f"model.fusion must be concat or sum, got {cfg.fusion!r}")
-        features = BACKBONES[cfg.arch][1]
+        if two_stream and cfg.head != "gap":
+            raise ValueError("data.stft (two streams) needs model.head: gap")
+        for backbone in self.backbones():
+            for stage in STAGES[cfg.stages :]:
+                setattr(backbone, stage, nn.Identity())
+        features = stage_channels(cfg.arch, cfg.stages)
+        self.reduce = None
+        if cfg.head == "rows":
+            self.reduce = nn.Sequential(
+                nn.Conv2D(features, cfg.head_channels, 1, bias_attr=False),
+                nn.BatchNorm2D(cfg.head_channels),
+                nn.ReLU(),
+            )
+            self.row_avg = nn.AdaptiveAvgPool2D((cfg.head_rows, 1))
+            self.row_max = nn.AdaptiveMaxPool2D((cfg.head_rows, 1))
+            features = 2 * cfg.head_channels * cfg.head_rows
         fused = features * 2 if two_stream and cfg.fusion == "concat" else features
         self.dropout = nn.Dropout(cfg.dropout) if cfg.dropout else None
         self.head = nn.Linear(fused, num_classes)
@@ -120,8 +149,14 @@ class ECGClassifier(nn.Layer):
         return self
 
     def _stages(self, backbone: nn.Layer) -> list[nn.Layer]:
+        """The stages the model runs (``model.stages`` of stem, layer1, ... layer4)."""
         stem = nn.Sequential(backbone.conv1, backbone.bn1, backbone.relu, backbone.maxpool)
-        return [stem, backbone.layer1, backbone.layer2, backbone.layer3, backbone.layer4]
+        stages = [stem, backbone.layer1, backbone.layer2, backbone.layer3, backbone.layer4]
+        return stages[: self.cfg.stages]
+
+    def last_stage(self) -> nn.Layer:
+        """The plot backbone's last stage that runs (Grad-CAM's layer)."""
+        return getattr(self.backbone, STAGES[self.cfg.stages - 1])
 
     def trunk(self, plot: paddle.Tensor) -> paddle.Tensor:
         """The frozen stages (``freeze_stages``) of the plot backbone: their output does
@@ -136,7 +171,11 @@ class ECGClassifier(nn.Layer):
         """The trained stages, pooling and head, from :meth:`trunk`'s output."""
         for stage in self._stages(self.backbone)[self.cfg.freeze_stages :]:
             maps = stage(maps)
-        return self._head(paddle.flatten(self.backbone.avgpool(maps), 1))
+        if self.reduce is None:
+            return self._head(paddle.flatten(self.backbone.avgpool(maps), 1))
+        maps = self.reduce(maps)
+        pooled = paddle.concat([self.row_avg(maps), self.row_max(maps)], axis=1)
+        return self._head(paddle.flatten(pooled, 1))
 
     def _head(self, features: paddle.Tensor) -> paddle.Tensor:
         if self.dropout is not None:

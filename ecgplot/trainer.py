@@ -272,7 +272,9 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
             **metrics,
         }
         state["history"].append(row)
-        improved = metrics[monitor] > state["best"]
+        # keep: last makes every epoch the fold's model, so the final one is kept and the
+        # validation fold never picks it (its out-of-fold probabilities stay unbiased)
+        improved = cfg.train.keep == "last" or metrics[monitor] > state["best"]
         if improved:
             state.update(best=metrics[monitor], best_epoch=epoch, bad_epochs=0)
         else:

@@ -65,3 +65,33 @@ def test_v1_stride_placement_keeps_shapes():
     use_stride_in_1x1(net)
     assert net.layer3[0].conv1._stride == [2, 2] and net.layer3[0].conv2._stride == [1, 1]
     assert net(x).shape == before
+
+
+def test_rows_head_on_layer3_sees_which_lead_a_pattern_is_in():
+    """model.stages 4 + head rows: the backbone stops after layer3 (no layer4 weights),
+    and the head keeps the vertical position: the same layer3 activation in the first or
+    the last lead's band has the same global average but different rows-head outputs."""
+    cfg = ModelConfig(
+        pretrained=None, stages=4, freeze_stages=4, head="rows", head_channels=8, head_rows=12
+    )
+    model = build_model(cfg, num_classes=3)
+    assert not any(k.startswith("backbone.layer4") for k in model.state_dict())
+    assert model.head.weight.shape == [2 * 8 * 12, 3]
+    model.eval()
+    assert model.trunk(paddle.randn([1, 3, 192, 192])).shape == [1, 1024, 12, 12]  # 1/16
+    rng = np.random.default_rng(0)
+    maps = np.zeros((2, 1024, 12, 12), np.float32)
+    maps[0, :, 0, 3:6] = rng.random((1024, 1)) * 4  # an activation in the first band
+    maps[1, :, 11, 3:6] = maps[0, :, 0, 3:6]  # the same in the last band
+    np.testing.assert_array_equal(maps[0].mean((1, 2)), maps[1].mean((1, 2)))
+    logits = model.top(paddle.to_tensor(maps)).numpy()
+    assert np.abs(logits[0] - logits[1]).max() > 1e-2
+    flipped = model.top(paddle.to_tensor(maps[:, :, ::-1].copy())).numpy()
+    np.testing.assert_allclose(flipped[::-1], logits, atol=1e-5)  # only the band moved
+
+
+def test_rows_head_and_stages_are_checked():
+    with pytest.raises(ValueError, match=r"freeze_stages \(5\) exceeds model.stages \(4\)"):
+        ModelConfig(stages=4, freeze_stages=5)
+    with pytest.raises(ValueError, match="needs model.head: gap"):
+        build_model(ModelConfig(pretrained=None, head="rows"), 2, two_stream=True)

@@ -86,6 +86,42 @@ def test_short_training_lowers_loss_and_reloads(small_t2, tmp_path):
     assert result.val_names == split.val
 
 
+def test_rows_head_recipe_keeps_the_last_epoch(small_t2, tmp_path):
+    """The CPU recipe's shape: backbone cut after layer3, frozen and cached, a rows head
+    trained on the cached maps, and train.keep: last: the fold's model is its final
+    epoch whatever the validation metric did, and it reloads to the saved probabilities."""
+    cfg = tiny_config(
+        small_t2,
+        tmp_path,
+        "model.stages=4",
+        "model.freeze_stages=4",
+        "model.head=rows",
+        "model.head_channels=8",
+        "train.cache_trunk=true",
+        f"train.cache_dir={tmp_path / 'cache'}",
+        "train.keep=last",
+        "train.epochs=3",
+        "optim.lr=0.003",
+    )
+    (result,) = fit(cfg)
+    run = tmp_path / "tiny" / "fold0"
+    history = json.loads((run / "state.json").read_text())["history"]
+    assert result.best_epoch == 3 and result.best == history[-1]
+    best = paddle.load(str(run / "best_model.pdparams"))
+    last = paddle.load(str(run / "last.pdparams"))
+    assert not any(k.startswith("backbone.layer4") for k in best)
+    for key in best:
+        np.testing.assert_array_equal(best[key].numpy(), last[key].numpy())
+    model = build_model(cfg.model, cfg.num_classes)
+    model.set_state_dict(best)
+    split = load_split(cfg, 0)
+    loader = make_loader(ECGImageDataset(cfg, split.val, None, train=False), 8, False, 0)
+    probs, _ = predict_loader(model, loader, task=2)
+    np.testing.assert_allclose(probs, aiwin.read_probs(run / "val_probs.csv", 2)[1], atol=2e-3)
+    with pytest.raises(ValueError, match="early_stop needs train.keep: best"):
+        tiny_config(small_t2, tmp_path, "train.keep=last", "train.early_stop=2")
+
+
 def test_resume_continues_from_saved_epoch(small_t2, tmp_path):
     fit(tiny_config(small_t2, tmp_path, "train.epochs=2", "train.max_steps_per_epoch=1"))
     state_file = tmp_path / "tiny" / "fold0" / "state.json"
