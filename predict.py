@@ -3,6 +3,7 @@
     python predict.py --run output/cpu_small_task2 --data dataset/aiwin_task2/test
     python predict.py --run output/EXP --data DIR --out answer.csv [--tta 2] [--hr-rule]
         [--backend dygraph|paddle|onnx] [--gradcam NAME ...]
+    python predict.py --run output/EXP --images DIR_OF_PICTURES [--skip-bad] [--out ...]
 
 Renders each record on the fly with the run's own settings, averages the fold models of
 a k-fold run, applies the run's thresholds and the label rules, and writes answer.csv
@@ -22,7 +23,20 @@ from ecgplot.logs import setup_logging
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--run", required=True, type=Path, help="run folder written by train.py")
-    p.add_argument("--data", type=Path, help="folder of MAT records (default: the run's data)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--data", type=Path, help="folder of MAT records (default: the run's data)")
+    source.add_argument(
+        "--images",
+        type=Path,
+        help="folder of pictures of 12-lead ECGs (PNG/JPEG/TIFF/BMP: scans, photos, "
+        "exports), named by file stem; deskewed, grid removed, cropped to the trace",
+    )
+    p.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="with --images: list unreadable or non-ECG pictures in bad_records.csv "
+        "instead of stopping at the first",
+    )
     p.add_argument("--out", type=Path, help="answer.csv path (default: RUN/answer.csv)")
     p.add_argument("--tta", type=int, default=0, help="extra time-shifted views to average")
     p.add_argument(
@@ -47,14 +61,28 @@ def main() -> int:
     args = p.parse_args()
     if args.tta < 0:
         p.error(f"--tta must be 0 or more, got {args.tta}")
+    if args.images and (args.tta or args.hr_rule or args.gradcam):
+        p.error("--images takes no --tta, --hr-rule or --gradcam (they need the signal)")
+    if args.skip_bad and not args.images:
+        p.error("--skip-bad goes with --images (bad MAT records are always listed)")
     out = args.out or args.run / "answer.csv"
     if out.is_dir():
         p.error(f"--out {out} is a directory; name the answer.csv file")
     setup_logging(out.parent / "predict.log")
-    from ecgplot.infer import find_records, load_run, predict_folder, write_prediction
+    from ecgplot.infer import (
+        find_records,
+        load_run,
+        predict_folder,
+        predict_pictures,
+        write_prediction,
+    )
 
     try:
         run = load_run(args.run)
+        if args.images:
+            pred = predict_pictures(run, args.images, args.skip_bad, backend=args.backend)
+            write_prediction(pred, run.cfg.data.task, out, out.with_name("probs.csv"))
+            return _report(pred, out)
         data = args.data or Path(run.cfg.data.root)
         if args.gradcam and run.cfg.model.kind != "image":
             raise BadInputError(args.run, "--gradcam needs an image-model run")
@@ -73,10 +101,14 @@ def main() -> int:
 
         for path in save_gradcams(run, data, args.gradcam, out.parent / "gradcam"):
             print(f"Grad-CAM: {path}")
+    return _report(pred, out)
+
+
+def _report(pred, out: Path) -> int:
     print(f"wrote {out} ({len(pred.names)} records) and {out.with_name('probs.csv')}")
     if pred.bad:
         print(
-            f"warning: {len(pred.bad)} bad records not predicted, listed in "
+            f"warning: {len(pred.bad)} bad inputs not predicted, listed in "
             f"{out.with_name('bad_records.csv')}",
             file=sys.stderr,
         )

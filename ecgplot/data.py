@@ -14,6 +14,8 @@ from .aiwin import BadInputError, labels_to_multihot, read_labels, read_record
 from .augment import build_signal_augment
 from .config import load_yaml, to_dict
 from .experiment import ExperimentConfig, ImageAugConfig
+from .photo import build_photo_augment
+from .pictures import picture_to_plot
 from .pretrained import IMAGENET_MEAN, IMAGENET_STD
 from .process import LABEL_FILE, read_folds
 from .render import render_plot, render_stft
@@ -47,9 +49,24 @@ def build_image_augment(cfg: ImageAugConfig) -> A.Compose | None:
     )
 
 
+def grayscale(img: np.ndarray) -> np.ndarray:
+    """The model's view of a plot: uint8 (H, W); RGB paper-style renders are converted."""
+    return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
+
+
+def model_view(plot: np.ndarray, cfg: ExperimentConfig) -> np.ndarray:
+    """What the model sees of a rendered plot: paper-style colour renders (``render.color``)
+    go through the picture pipeline (deskew, grid removal, crop, resize) exactly as
+    pictures do at prediction; plain renders are used as drawn."""
+    if not cfg.render.color:
+        return plot
+    return picture_to_plot(plot, cfg.render.size)
+
+
 def to_tensor(img: np.ndarray) -> np.ndarray:
-    """uint8 grayscale (H, W) to float32 (3, H, W) with ImageNet normalisation."""
-    x = img.astype(np.float32) / 255.0
+    """uint8 grayscale (H, W) or RGB (H, W, 3) to float32 (3, H, W) with ImageNet
+    normalisation."""
+    x = grayscale(img).astype(np.float32) / 255.0
     return ((x[None] - IMAGENET_MEAN[:, None, None]) / IMAGENET_STD[:, None, None]).astype(
         np.float32
     )
@@ -75,6 +92,14 @@ def render_images(
     """uint8 plot image and STFT image (None unless ``data.stft``) of a record's signal."""
     plot = render_plot(signal, cfg.render)
     return plot, (render_stft(signal, cfg.render) if cfg.data.stft else None)
+
+
+def rendered_views(
+    signal: np.ndarray, cfg: ExperimentConfig
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`render_images` as the model sees them (:func:`model_view`), for prediction."""
+    plot, stft = render_images(signal, cfg)
+    return model_view(plot, cfg), stft
 
 
 def model_inputs(plot: np.ndarray, stft: np.ndarray | None) -> list[np.ndarray]:
@@ -164,6 +189,7 @@ class ECGImageDataset(paddle.io.Dataset):
         self.record_dir = record_dir or Path(cfg.data.root) / "train"
         self.image_split = image_split
         self.image_aug = build_image_augment(cfg.image_aug) if train else None
+        self.photo_aug = build_photo_augment(cfg.photo_aug) if train else None
         use_signal_aug = train and cfg.signal_aug.enabled
         self.signal_aug = build_signal_augment(cfg.signal_aug) if use_signal_aug else None
         self.epoch = 0
@@ -212,7 +238,10 @@ class ECGImageDataset(paddle.io.Dataset):
         if self.image_aug is not None:
             self.image_aug.set_random_seed(int(rng.integers(2**31)))
             plot = self.image_aug(image=plot)["image"]
-        inputs = [plot] + ([stft] if stft is not None else [])
+        if self.photo_aug is not None:
+            self.photo_aug.set_random_seed(int(rng.integers(2**31)))
+            plot = self.photo_aug(image=plot)["image"]
+        inputs = [grayscale(model_view(plot, self.cfg))] + ([stft] if stft is not None else [])
         if self.labels is None:
             return (*inputs,)
         return (*inputs, self.target(name))

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from .config import apply_overrides, from_dict, load_yaml, section
+from .photo import PhotoAugConfig
 from .render import RenderConfig
 
 NonNeg = Annotated[int, Field(ge=0)]
@@ -166,6 +167,7 @@ class ExperimentConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     image_aug: ImageAugConfig = field(default_factory=ImageAugConfig)
+    photo_aug: PhotoAugConfig = field(default_factory=PhotoAugConfig)
     signal_aug: SignalAugConfig = field(default_factory=SignalAugConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -192,13 +194,22 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> Exper
             f"train.monitor {cfg.train.monitor!r} is not a task-{cfg.data.task} validation "
             f"metric; choose from {', '.join(monitors)}"
         )
+    if cfg.photo_aug.enabled and not cfg.render.color:
+        raise ValueError("photo_aug.enabled needs render.color: true (paper-style renders)")
+    if cfg.render.color and cfg.data.source != "signal":
+        raise ValueError("render.color needs data.source: signal (colour renders on the fly)")
     if cfg.train.keep == "last" and cfg.train.early_stop:
         raise ValueError("train.early_stop needs train.keep: best (it stops on the monitor)")
     if cfg.train.cache_trunk:
-        if cfg.image_aug.enabled or cfg.signal_aug.enabled or cfg.data.stft:
+        if (
+            cfg.image_aug.enabled
+            or cfg.signal_aug.enabled
+            or cfg.photo_aug.enabled
+            or cfg.data.stft
+        ):
             raise ValueError(
                 "train.cache_trunk needs fixed single-stream images: disable image_aug, "
-                "signal_aug and data.stft"
+                "signal_aug, photo_aug and data.stft"
             )
         if not 1 <= cfg.model.freeze_stages <= 5:
             raise ValueError("train.cache_trunk needs model.freeze_stages 1-5 (the trunk)")

@@ -10,7 +10,7 @@ import paddle
 
 from .aiwin import CLASS_NAMES, read_record
 from .atomic import atomic_write_bytes
-from .data import model_inputs, render_images
+from .data import model_inputs, rendered_views
 from .model import ECGClassifier
 from .process import encode_png
 
@@ -43,9 +43,9 @@ def grad_cam(model: ECGClassifier, inputs: list[np.ndarray], target: int) -> np.
 
 
 def overlay(image: np.ndarray, cam: np.ndarray, alpha: float = 0.45) -> np.ndarray:
-    """Heat map (jet) of ``cam`` blended over the grayscale ECG image, BGR uint8."""
+    """Heat map (jet) of ``cam`` blended over the ECG image (grayscale or RGB), BGR uint8."""
     heat = cv2.applyColorMap((cam * 255).astype(np.uint8), cv2.COLORMAP_JET)
-    base = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    base = cv2.cvtColor(image, cv2.COLOR_RGB2BGR if image.ndim == 3 else cv2.COLOR_GRAY2BGR)
     return cv2.addWeighted(heat, alpha, base, 1 - alpha, 0)
 
 
@@ -60,7 +60,7 @@ def save_gradcams(run, data: Path, names: list[str], out: Path) -> list[Path]:
     for name in names:
         if name not in by_name:
             raise FileNotFoundError(f"record {name} not found in {data}")
-        plot, stft = render_images(read_record(by_name[name]).signal, cfg)
+        plot, stft = rendered_views(read_record(by_name[name]).signal, cfg)
         inputs = model_inputs(plot, stft)
         with paddle.no_grad():
             logits = model(*[paddle.to_tensor(x[None]) for x in inputs]).numpy()[0]

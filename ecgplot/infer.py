@@ -23,7 +23,7 @@ from .aiwin import (
 )
 from .atomic import atomic_write
 from .config import from_dict, load_yaml
-from .data import model_inputs, render_images
+from .data import model_inputs, rendered_views, to_tensor
 from .decide import decide
 from .experiment import ExperimentConfig
 from .export import (
@@ -37,6 +37,7 @@ from .export import (
 from .feature_model import CHECKPOINT as FEATURE_CHECKPOINT
 from .feature_model import FeaturePredictor
 from .model import ECGClassifier, build_model
+from .pictures import list_pictures, picture_to_plot, read_picture
 from .signal import heart_rate
 from .trainer import MODEL_INFO_FILE, THRESHOLDS_FILE
 
@@ -188,7 +189,7 @@ def predict_signals(
         inputs = all_views
     else:
         inputs = [
-            np.stack(x) for x in zip(*(model_inputs(*render_images(v, cfg)) for v in all_views))
+            np.stack(x) for x in zip(*(model_inputs(*rendered_views(v, cfg)) for v in all_views))
         ]
     probs = np.mean([p(inputs) for p in predictors], axis=0)
     return probs.reshape(len(signals), tta + 1, -1).mean(axis=1)
@@ -251,6 +252,48 @@ def predict_folder(
     probs_arr = np.concatenate(probs) if probs else np.zeros((0, cfg.num_classes))
     labels = decide(probs_arr, cfg.data.task, run.thresholds, hrs if heart_rate_rule else None)
     return Prediction(names, probs_arr, labels, bad)
+
+
+def predict_pictures(
+    run: Run,
+    folder: str | Path,
+    skip_bad: bool = False,
+    batch_size: int = 16,
+    backend: str = "dygraph",
+) -> Prediction:
+    """Probabilities and labels for every picture (PNG/JPEG/TIFF/BMP) of ``folder``, each
+    named by its file stem and brought to the model's input by
+    :func:`~ecgplot.pictures.picture_to_plot`. A picture that cannot be read or does not
+    look like an ECG plot stops the run, naming the file, or with ``skip_bad`` is listed
+    in ``bad``."""
+    cfg = run.cfg
+    if cfg.model.kind != "image" or cfg.data.stft:
+        raise BadInputError(run.path, "pictures need a single-stream image-model run")
+    paths = list_pictures(folder)
+    stems: dict[str, Path] = {}
+    for path in paths:
+        if path.stem in stems:
+            raise BadInputError(path, f"has the same name as {stems[path.stem].name}")
+        stems[path.stem] = path
+    predictors = load_predictors(run, backend)
+    names, probs, bad = [], [], {}
+    for start in tqdm(range(0, len(paths), batch_size), desc="pictures", disable=None):
+        plots = []
+        for path in paths[start : start + batch_size]:
+            try:
+                plots.append(picture_to_plot(read_picture(path), cfg.render.size, path))
+            except BadInputError as exc:
+                if not skip_bad:
+                    raise
+                bad[str(path)] = exc.problem
+                log.warning("skipped %s", exc)
+                continue
+            names.append(path.stem)
+        if plots:
+            inputs = [np.stack([to_tensor(p) for p in plots])]
+            probs.append(np.mean([p(inputs) for p in predictors], axis=0))
+    probs_arr = np.concatenate(probs) if probs else np.zeros((0, cfg.num_classes))
+    return Prediction(names, probs_arr, decide(probs_arr, cfg.data.task, run.thresholds), bad)
 
 
 def write_prediction(pred: Prediction, task: int, answer: Path, probs: Path) -> None:

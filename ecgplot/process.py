@@ -70,7 +70,10 @@ class _Job:
 
 
 def encode_png(img: np.ndarray) -> bytes:
-    """PNG bytes of a uint8 image (fast compression: the images are regenerated data)."""
+    """PNG bytes of a uint8 grayscale or RGB image (fast compression: the images are
+    regenerated data)."""
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
     ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     if not ok:
         raise RuntimeError("PNG encoding failed")

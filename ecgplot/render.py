@@ -28,6 +28,18 @@ SUBPIXEL_BITS = 4  # cv2.polylines fixed-point precision: 1/16 pixel
 FLAT_COLUMN_PX = 0.25  # the polyline draws a column with a smaller extent as one point
 BASELINE_HZ = 100  # sampling rate at which a lead's baseline level is estimated
 BACKGROUND, TRACE, GRID_MINOR, GRID_MAJOR = 255, 0, 225, 190
+CALIBRATION_S = 0.2  # the standard 1 mV pulse lasts 0.2 s (5 mm at 25 mm/s)
+
+# Paper colours (RGB) of colour output: paper, 1 mm lines, 5 mm lines, ink. The common
+# printouts: red/pink (most), brown, blue and green grids; "gray" is the grayscale look.
+PAPERS: dict[str, tuple[tuple[int, int, int], ...]] = {
+    "gray": ((255, 255, 255), (225, 225, 225), (190, 190, 190), (0, 0, 0)),
+    "red": ((255, 251, 250), (246, 190, 186), (229, 112, 106), (20, 20, 25)),
+    "pink": ((255, 247, 250), (248, 212, 224), (236, 150, 178), (25, 25, 35)),
+    "brown": ((252, 247, 236), (226, 205, 178), (186, 143, 104), (30, 25, 20)),
+    "blue": ((248, 251, 255), (196, 214, 240), (120, 158, 215), (10, 15, 40)),
+    "green": ((248, 255, 248), (196, 232, 196), (118, 186, 120), (15, 30, 15)),
+}
 
 
 Hz = Annotated[float, Field(gt=0, lt=FS / 2)]
@@ -61,7 +73,11 @@ class RenderConfig:
     line_width: Annotated[int, Field(ge=1, le=16)] = 1
     rasterizer: str = "spans"
     grid: bool = False
+    minor_grid: bool = True  # with grid: 1 mm lines too (False: 5 mm lines only)
     lead_labels: bool = False
+    calibration: bool = False  # 1 mV x 0.2 s pulse at the start of each row of panels
+    color: bool = False  # RGB (size, size, 3) output on ``paper``-coloured paper
+    paper: str = "gray"  # colour output's paper and grid colours: see PAPERS
     highpass_hz: Hz | None = 0.5
     lowpass_hz: Hz | None = None
     stft: StftConfig = field(default_factory=StftConfig)
@@ -70,6 +86,7 @@ class RenderConfig:
         for key, value, choices in (
             ("layout", self.layout, LAYOUTS),
             ("rasterizer", self.rasterizer, RASTERIZERS),
+            ("paper", self.paper, PAPERS),
         ):
             if value not in choices:
                 raise ValueError(f"unknown {key} {value!r}; choose from {sorted(choices)}")
@@ -232,27 +249,71 @@ def _draw_plan(layout: str, size: int, px_per_s: float, fs: int, n: int) -> _Dra
 
 
 def grid_lines(cfg: RenderConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (pixels) of the 1 mm minor and 5 mm major grid lines."""
+    """Positions (pixels) of the 1 mm minor (none without ``minor_grid``) and 5 mm major
+    grid lines."""
     pos = np.arange(0, cfg.size, cfg.px_per_mm)
     index = np.arange(len(pos))
-    return pos[index % 5 != 0], pos[index % 5 == 0]
+    minor = pos[index % 5 != 0] if cfg.minor_grid else pos[:0]
+    return minor, pos[index % 5 == 0]
+
+
+def _grid(img: np.ndarray, cfg: RenderConfig, minor_ink, major_ink) -> None:
+    """Draw the grid lines into ``img`` (grey levels or RGB colours), darkest wins."""
+    minor, major = grid_lines(cfg)
+    for pos, ink in ((minor, minor_ink), (major, major_ink)):
+        idx = np.round(pos).astype(int)
+        ink = np.asarray(ink, np.uint8)
+        img[idx, :] = np.minimum(img[idx, :], ink)
+        img[:, idx] = np.minimum(img[:, idx], ink)
+
+
+def _marks(img: np.ndarray, cfg: RenderConfig) -> None:
+    """Lead labels and calibration pulses, in black, into a grayscale image."""
+    panels = layout_panels(cfg.layout, cfg.size)
+    if cfg.lead_labels:
+        for p in panels:
+            org = (int(p.x0) + 3, int(p.y_top) + 11)
+            cv2.putText(img, LEADS[p.lead], org, cv2.FONT_HERSHEY_SIMPLEX, 0.35, 0, 1, cv2.LINE_AA)
+    if cfg.calibration:  # drawn where printers put it: before each row's first panel
+        w, h = CALIBRATION_S * cfg.px_per_s, cfg.px_per_mv
+        for p in (p for p in panels if p.x0 == 0):
+            y0, y1 = p.y_mid, max(p.y_top, p.y_mid - h)
+            pts = np.array([[0, y0], [w / 4, y0], [w / 4, y1], [w, y1], [w, y0], [1.25 * w, y0]])
+            fixed = np.rint(pts * (1 << SUBPIXEL_BITS)).astype(np.int32)
+            cv2.polylines(img, [fixed], False, TRACE, cfg.line_width, cv2.LINE_AA, SUBPIXEL_BITS)
 
 
 @lru_cache(maxsize=8)
 def _background(cfg: RenderConfig) -> np.ndarray:
+    """What the trace is drawn over: the grey grid (grayscale output; colour output draws
+    its grid later, under the ink), lead labels and calibration pulses."""
     img = np.full((cfg.size, cfg.size), BACKGROUND, np.uint8)
-    if cfg.grid:
-        minor, major = grid_lines(cfg)
-        for pos, shade in ((minor, GRID_MINOR), (major, GRID_MAJOR)):
-            idx = np.round(pos).astype(int)
-            img[idx, :] = np.minimum(img[idx, :], shade)
-            img[:, idx] = np.minimum(img[:, idx], shade)
-    if cfg.lead_labels:
-        for p in layout_panels(cfg.layout, cfg.size):
-            org = (int(p.x0) + 3, int(p.y_top) + 11)
-            cv2.putText(img, LEADS[p.lead], org, cv2.FONT_HERSHEY_SIMPLEX, 0.35, 0, 1, cv2.LINE_AA)
+    if cfg.grid and not cfg.color:
+        _grid(img, cfg, GRID_MINOR, GRID_MAJOR)
+    _marks(img, cfg)
     img.setflags(write=False)
     return img
+
+
+@lru_cache(maxsize=8)
+def _paper(cfg: RenderConfig) -> np.ndarray:
+    """RGB paper of colour output: the paper colour and its grid."""
+    paper, minor, major, _ = PAPERS[cfg.paper]
+    img = np.empty((cfg.size, cfg.size, 3), np.uint8)
+    img[:] = paper
+    if cfg.grid:
+        _grid(img, cfg, minor, major)
+    img.setflags(write=False)
+    return img
+
+
+def colorize(ink: np.ndarray, cfg: RenderConfig) -> np.ndarray:
+    """Print a grayscale drawing on white (``ink``: 255 paper, 0 full ink) onto the
+    ``paper``'s coloured grid: RGB (size, size, 3) uint8."""
+    alpha = (1.0 / 255) * (BACKGROUND - ink.astype(np.float32))[..., None]
+    paper = _paper(cfg).astype(np.float32)
+    out = paper + alpha * (np.asarray(PAPERS[cfg.paper][3], np.float32) - paper)
+    return np.rint(out).astype(np.uint8)
 
 
 def _column_y(signal: np.ndarray, plan: _DrawPlan, px_per_mv: float, fs: int) -> np.ndarray:
@@ -363,11 +424,12 @@ def draw_plot(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarray
     plan = _draw_plan(cfg.layout, cfg.size, cfg.px_per_s, fs, sig.shape[-1])
     img = _background(cfg).copy()
     RASTERIZERS[cfg.rasterizer](img, _column_y(sig, plan, cfg.px_per_mv, fs), plan, cfg)
-    return img
+    return colorize(img, cfg) if cfg.color else img
 
 
 def render_plot(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarray:
-    """Record signal (12, n) mV to a uint8 grayscale (size, size) plot image (fast path)."""
+    """Record signal (12, n) mV to a uint8 plot image (fast path): grayscale (size, size),
+    or RGB (size, size, 3) with ``color``."""
     return draw_plot(prepare_signal(signal, cfg, fs), cfg, fs)
 
 
@@ -376,6 +438,9 @@ def draw_plot_reference(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> 
     full-resolution traces (slow; for checks and the benchmark)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    if cfg.color or cfg.calibration:
+        raise ValueError("the reference renderer draws grayscale plots without calibration")
 
     dpi = 100
     fig = Figure(figsize=(cfg.size / dpi, cfg.size / dpi), dpi=dpi)
