@@ -60,7 +60,7 @@ def model_view(plot: np.ndarray, cfg: ExperimentConfig) -> np.ndarray:
     pictures do at prediction; plain renders are used as drawn."""
     if not cfg.render.color:
         return plot
-    return picture_to_plot(plot, cfg.render.size)
+    return picture_to_plot(plot, cfg.render.size, source=None)
 
 
 def to_tensor(img: np.ndarray) -> np.ndarray:
@@ -233,7 +233,9 @@ class ECGImageDataset(paddle.io.Dataset):
 
     def __getitem__(self, index: int):
         name = self.names[index]
-        rng = np.random.default_rng([self.cfg.train.seed, self.epoch, index])
+        views = self.cfg.train.cache_views if self.cfg.train.cache_trunk else 0
+        draw = self.epoch % views if views else self.epoch  # cached views repeat
+        rng = np.random.default_rng([self.cfg.train.seed, draw, index])
         plot, stft = self.images(name, rng)
         if self.image_aug is not None:
             self.image_aug.set_random_seed(int(rng.integers(2**31)))

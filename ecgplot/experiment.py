@@ -154,6 +154,9 @@ class TrainConfig:
     max_steps_per_epoch: Positive | None = None  # smoke runs
     cache_trunk: bool = False  # compute the frozen stages once per image, train the rest
     cache_dir: str | None = "output/cache"  # where cached trunk maps are kept (None: memory)
+    # with cache_trunk and augmentation: fixed augmented views cached per record; epoch e
+    # trains on view e mod cache_views (0: no augmentation with a cached trunk)
+    cache_views: NonNeg = 0
 
 
 @section
@@ -201,15 +204,13 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> Exper
     if cfg.train.keep == "last" and cfg.train.early_stop:
         raise ValueError("train.early_stop needs train.keep: best (it stops on the monitor)")
     if cfg.train.cache_trunk:
-        if (
-            cfg.image_aug.enabled
-            or cfg.signal_aug.enabled
-            or cfg.photo_aug.enabled
-            or cfg.data.stft
-        ):
+        augments = (cfg.image_aug, cfg.signal_aug, cfg.photo_aug)
+        if cfg.data.stft:
+            raise ValueError("train.cache_trunk serves single-stream models: disable data.stft")
+        if any(a.enabled for a in augments) and not cfg.train.cache_views:
             raise ValueError(
-                "train.cache_trunk needs fixed single-stream images: disable image_aug, "
-                "signal_aug, photo_aug and data.stft"
+                "train.cache_trunk with augmentation needs train.cache_views > 0 (fixed "
+                "augmented views to cache), or disable image_aug, signal_aug and photo_aug"
             )
         if not 1 <= cfg.model.freeze_stages <= 5:
             raise ValueError("train.cache_trunk needs model.freeze_stages 1-5 (the trunk)")

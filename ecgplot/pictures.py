@@ -63,9 +63,10 @@ def ink(rgb: np.ndarray) -> np.ndarray:
     levels above ``WHITE_LEVEL`` (paper, light grid) white."""
     img = rgb.astype(np.float32)
     # each channel's paper brightness, shadows and tinted light included: thin dark
-    # strokes dilated away, then smoothed
+    # strokes closed away (dilate, erode: a shadow's edge stays where it is), smoothed
     k = max(3, min(img.shape[:2]) // 40) | 1
-    paper = cv2.blur(cv2.dilate(img, np.ones((k, k), np.uint8)), (k, k))
+    kernel = np.ones((k, k), np.uint8)
+    paper = cv2.blur(cv2.morphologyEx(img, cv2.MORPH_CLOSE, kernel), (3, 3))
     level = img / np.maximum(paper, 1.0)
     if level.ndim == 3:
         level = level.max(axis=2)
@@ -114,18 +115,21 @@ def deskew(rgb: np.ndarray) -> tuple[np.ndarray, float]:
     return rotate(rgb, -angle, fill), angle
 
 
-def crop_to_trace(gray: np.ndarray, source: str | Path = "picture") -> np.ndarray:
+def crop_to_trace(gray: np.ndarray, source: str | Path | None = "picture") -> np.ndarray:
     """The part of an ink image (:func:`ink`) that holds the trace: the 0.2-99.8
-    percentile box of its ink pixels plus a small margin. Pictures with too little or
-    too much ink to be an ECG plot are bad input."""
+    percentile box of its ink pixels plus a small margin. A picture (``source`` names
+    it) with too little or too much ink to be an ECG plot is bad input; our own renders
+    (``source`` None) are not checked."""
     mask = gray < 128
     fraction = float(mask.mean())
-    if not MIN_INK <= fraction <= MAX_INK:
+    if source is not None and not MIN_INK <= fraction <= MAX_INK:
         raise BadInputError(
             source,
             f"does not look like an ECG plot: {fraction:.1%} of it is dark ink "
             f"(expected {MIN_INK:.1%}-{MAX_INK:.0%})",
         )
+    if not mask.any():
+        return gray
     ys, xs = np.nonzero(mask)
     h, w = gray.shape
     my, mx = int(CROP_MARGIN * h), int(CROP_MARGIN * w)
@@ -136,9 +140,12 @@ def crop_to_trace(gray: np.ndarray, source: str | Path = "picture") -> np.ndarra
     return gray[y0:y1, x0:x1]
 
 
-def picture_to_plot(rgb: np.ndarray, size: int, source: str | Path = "picture") -> np.ndarray:
+def picture_to_plot(
+    rgb: np.ndarray, size: int, source: str | Path | None = "picture"
+) -> np.ndarray:
     """A picture (RGB or grayscale) as the model's uint8 (size, size) plot input:
-    deskewed, grid removed, cropped to the trace, resized."""
+    deskewed, grid removed, cropped to the trace, resized (``source``: see
+    :func:`crop_to_trace`)."""
     upright, _ = deskew(rgb)
     cropped = crop_to_trace(ink(upright), source)
     return cv2.resize(cropped, (size, size), interpolation=cv2.INTER_AREA)

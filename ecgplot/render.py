@@ -262,6 +262,7 @@ def _grid(img: np.ndarray, cfg: RenderConfig, minor_ink, major_ink) -> None:
     minor, major = grid_lines(cfg)
     for pos, ink in ((minor, minor_ink), (major, major_ink)):
         idx = np.round(pos).astype(int)
+        idx = idx[idx < img.shape[0]]  # a line rounding onto the far edge falls off
         ink = np.asarray(ink, np.uint8)
         img[idx, :] = np.minimum(img[idx, :], ink)
         img[:, idx] = np.minimum(img[:, idx], ink)

@@ -27,7 +27,7 @@ from .metrics import default_monitor, task_metrics
 from .model import TopOnly, build_model, probabilities
 from .plots import training_curves
 from .schedule import warmup_decay
-from .trunk_cache import CachedTrunkDataset, trunk_maps
+from .trunk_cache import CachedTrunkDataset, view_maps
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +152,8 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
     val_ds = ECGImageDataset(cfg, split.val, split.labels, train=False)
     trained: paddle.nn.Layer = model  # what a batch goes through: the model, or its top
     if cfg.train.cache_trunk:
-        train_ds = CachedTrunkDataset(trunk_maps(model, train_ds, cfg), train_ds)
-        val_ds = CachedTrunkDataset(trunk_maps(model, val_ds, cfg), val_ds)
+        train_ds = CachedTrunkDataset(view_maps(model, train_ds, cfg), train_ds)
+        val_ds = CachedTrunkDataset(view_maps(model, val_ds, cfg), val_ds)
         trained = TopOnly(model)
     train_loader = make_loader(train_ds, cfg.train.batch_size, True, cfg.data.num_workers)
     val_loader = make_loader(val_ds, cfg.train.eval_batch_size, False, cfg.data.num_workers)

@@ -71,12 +71,29 @@ def trunk_maps(model, dataset, cfg: ExperimentConfig, batch_size: int = 16) -> n
     return np.stack([maps[k] for k in keys])
 
 
-class CachedTrunkDataset(paddle.io.Dataset):
-    """(trunk map as float32, target) of each record, over precomputed maps."""
+def view_maps(model, dataset, cfg: ExperimentConfig) -> list[np.ndarray]:
+    """Trunk maps of each cached view: the augmented views 0..``train.cache_views``-1 of
+    a training set that augments, else the one fixed rendering."""
+    if not (dataset.train and cfg.train.cache_views):
+        return [trunk_maps(model, dataset, cfg)]
+    maps = []
+    for view in range(cfg.train.cache_views):
+        dataset.set_epoch(view)
+        maps.append(trunk_maps(model, dataset, cfg))
+    return maps
 
-    def __init__(self, maps: np.ndarray, image_dataset):
-        self.maps = maps
+
+class CachedTrunkDataset(paddle.io.Dataset):
+    """(trunk map as float32, target) of each record, over precomputed maps; with several
+    views (cached augmentations) epoch e serves view e mod their number."""
+
+    def __init__(self, maps: list[np.ndarray], image_dataset):
+        self.views = maps
+        self.maps = maps[0]
         self.images = image_dataset
+
+    def set_epoch(self, epoch: int) -> None:
+        self.maps = self.views[epoch % len(self.views)]
 
     def __len__(self) -> int:
         return len(self.maps)

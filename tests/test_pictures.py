@@ -184,3 +184,43 @@ def test_predict_images_end_to_end(task2_run, signals, tmp_path):  # noqa: F811
     assert proc.returncode == 0 and "1 bad inputs" in proc.stderr
     assert len(pd.read_csv(tmp_path / "y.csv", header=None)) == 3
     assert "broken.jpg" in (tmp_path / "bad_records.csv").read_text()
+
+
+def test_paper_style_training_caches_augmented_views(small_t2, tmp_path):
+    """render.color + photo_aug with a cached trunk: each training record's
+    train.cache_views photo views are computed once and cached (validation records once,
+    unaugmented), epochs cycle through them, and the run predicts pictures."""
+    from ecgplot.data import load_split
+    from ecgplot.trainer import fit
+
+    from .test_train import tiny_config
+
+    cache = tmp_path / "cache"
+    cfg = tiny_config(
+        small_t2,
+        tmp_path,
+        "render.color=true",
+        "render.grid=true",
+        "render.paper=pink",
+        "photo_aug.enabled=true",
+        "model.freeze_stages=4",
+        "train.cache_trunk=true",
+        f"train.cache_dir={cache}",
+        "train.cache_views=2",
+        "train.epochs=3",
+    )
+    fit(cfg)
+    split = load_split(cfg, 0)
+    maps = list(cache.glob("trunk-*/*.npy"))
+    assert len(maps) == 2 * len(split.train) + len(split.val)
+    with pytest.raises(ValueError, match="needs train.cache_views > 0"):
+        tiny_config(
+            small_t2,
+            tmp_path,
+            "render.color=true",
+            "photo_aug.enabled=true",
+            "model.freeze_stages=4",
+            "train.cache_trunk=true",
+        )
+    with pytest.raises(ValueError, match="photo_aug.enabled needs render.color"):
+        tiny_config(small_t2, tmp_path, "photo_aug.enabled=true")

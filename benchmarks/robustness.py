@@ -1,0 +1,229 @@
+"""Robustness to pictures of paper ECGs: clean renders, colour scans, black-and-white
+scans and simulated phone photos of the same records, scored by a model trained on
+clean renders only and by one trained with paper styles and photo augmentation.
+
+Imports ../shared/data for the task, trains every fold of configs/cpu_small_task{T}.yaml
+(clean) and configs/cpu_paper_task{T}.yaml (paper styles, photo augmentation, cached
+augmented views) at --size px, then makes four pictures of every record with settings
+held out from training (other paper colours, stronger rotation, perspective, JPEG and
+light than the training augmentation) and scores each condition out-of-fold: every
+record is predicted by the fold model that did not train on it, its picture brought to
+the model by the same pipeline as ``predict.py --images``. Bootstrap 95% intervals;
+a contact sheet PNG shows one record in every condition. Last line: JSON.
+
+    python benchmarks/robustness.py [--task 1] [--folds 5] [--size 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import albumentations as A
+import cv2
+import numpy as np
+import paddle
+from sklearn.metrics import roc_auc_score
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ecgplot.aiwin import label_matrix, read_labels, read_record  # noqa: E402
+from ecgplot.data import load_split, normalize_batch  # noqa: E402
+from ecgplot.evaluate import bootstrap_ci  # noqa: E402
+from ecgplot.experiment import load_experiment  # noqa: E402
+from ecgplot.infer import load_models, load_run  # noqa: E402
+from ecgplot.logs import setup_logging  # noqa: E402
+from ecgplot.photo import PhotoAugConfig, build_photo_augment  # noqa: E402
+from ecgplot.physionet import import_physionet  # noqa: E402
+from ecgplot.pictures import picture_to_plot  # noqa: E402
+from ecgplot.plots import plt, save_figure  # noqa: E402
+from ecgplot.render import RenderConfig, render_plot  # noqa: E402
+from ecgplot.trainer import fit  # noqa: E402
+
+# held-out picture settings: none of these is what the paper model trained on (red
+# paper, +-4 degrees, perspective up to 0.05, JPEG 35-90)
+PHONE = PhotoAugConfig(
+    enabled=True,
+    rotate_deg=8.0,
+    rotate_p=1.0,
+    perspective=0.08,
+    perspective_p=1.0,
+    crop_pad=0.03,
+    jpeg_quality=(25, 50),
+    jpeg_p=1.0,
+    blur_p=0.7,
+    noise_p=0.5,
+    temperature_p=1.0,
+    brightness_p=1.0,
+    shadow_p=1.0,
+    crease_p=0.5,
+    stain_p=0.0,
+    scribble_p=0.0,
+)
+
+
+def conditions(size: int) -> dict[str, tuple[RenderConfig, A.Compose | None]]:
+    """Render settings and picture transform of each test condition."""
+    base = RenderConfig(size=size, mm_per_mv=10.0)
+    paper = dataclasses.replace(base, color=True, grid=True, calibration=True, lead_labels=True)
+    scan = A.Compose(
+        [
+            A.Affine(rotate=(-1.5, 1.5), fill=(255, 255, 255), p=1.0),
+            A.GaussianBlur(blur_limit=(3, 3), p=0.5),
+            A.ImageCompression(quality_range=(75, 95), p=1.0),
+        ]
+    )
+    bw = A.Compose(
+        [
+            A.Affine(rotate=(-1.5, 1.5), fill=(255, 255, 255), p=1.0),
+            A.Lambda(image=_binarize),
+            A.SaltAndPepper(amount=(0.001, 0.004), p=1.0),
+        ]
+    )
+    return {
+        "clean": (base, None),
+        "colour scan": (dataclasses.replace(paper, paper="pink"), scan),
+        "b/w scan": (dataclasses.replace(paper, paper="gray"), bw),
+        "phone photo": (dataclasses.replace(paper, paper="blue"), build_photo_augment(PHONE)),
+    }
+
+
+def _binarize(img: np.ndarray, **_) -> np.ndarray:
+    """A black-and-white scanner: ink black, paper and light grid white."""
+    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
+    bw = np.where(gray < 150, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(bw, cv2.COLOR_GRAY2RGB)
+
+
+def picture(signal: np.ndarray, render: RenderConfig, transform, seed: int) -> np.ndarray:
+    img = render_plot(signal, render)
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    if transform is not None:
+        transform.set_random_seed(seed)
+        img = transform(image=img)["image"]
+    return img
+
+
+@paddle.no_grad()
+def trunk_of(model, images: list[np.ndarray], batch: int = 16) -> np.ndarray:
+    model.eval()
+    out = []
+    for s in range(0, len(images), batch):
+        x = normalize_batch(paddle.to_tensor(np.stack(images[s : s + batch])))
+        out.append(model.trunk(x).numpy())
+    return np.concatenate(out)
+
+
+def score(y: np.ndarray, p: np.ndarray, task: int, n_boot: int) -> tuple[float, tuple]:
+    def fn(y, p):
+        if task == 1:
+            return {"auc": float(roc_auc_score(y, p))}
+        aucs = [
+            roc_auc_score(y[:, c], p[:, c]) for c in range(y.shape[1]) if 0 < y[:, c].sum() < len(y)
+        ]
+        return {"auc": float(np.mean(aucs))}
+
+    return fn(y, p)["auc"], bootstrap_ci(fn, (y, p), n_boot)["auc"]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    p.add_argument("--task", type=int, default=1, choices=(1, 2))
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--bootstrap", type=int, default=1000)
+    p.add_argument("--limit", type=int, help="only the first N records (a smoke run)")
+    p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmark_robustness")
+    p.add_argument("--cache", type=Path, default=ROOT / "output" / "cache")
+    args = p.parse_args()
+    setup_logging(args.out / "robustness.log")
+    start = time.perf_counter()
+    task = args.task
+    data = args.out / "data" / f"task{task}"
+    if not (data / "trainreference.csv").is_file():
+        import_physionet(args.shared, data, task=task)
+    common = [
+        f"data.root={data}",
+        f"output_dir={args.out}",
+        "data.fold=all",
+        f"data.n_folds={args.folds}",
+        f"render.size={args.size}",
+        f"train.cache_dir={args.cache}",
+    ] + ([f"data.limit={args.limit}"] if args.limit else [])
+    runs, figures = {}, {"task": task, "folds": args.folds, "size": args.size}
+    for model, config in (("clean-trained", "cpu_small"), ("paper-trained", "cpu_paper")):
+        t0 = time.perf_counter()
+        cfg = load_experiment(
+            ROOT / "configs" / f"{config}_task{task}.yaml", [*common, f"name=task{task}_{config}"]
+        )
+        fit(cfg)
+        runs[model] = load_run(args.out / f"task{task}_{config}")
+        figures[f"{model}_train_minutes"] = round((time.perf_counter() - t0) / 60, 1)
+
+    labels = read_labels(data / "trainreference.csv", task)
+    names = sorted(labels)[: args.limit]
+    y = label_matrix(labels, names, task)
+    y = y.reshape(len(names), -1)[:, 0] if task == 1 else y
+    fold_of = {}
+    for k in range(args.folds):
+        for n in load_split(runs["clean-trained"].cfg, k).val:
+            fold_of[n] = k
+    signals = [read_record(data / "train" / f"{n}.mat").signal for n in names]
+    models = {m: load_models(r) for m, r in runs.items()}
+    sheet, lines = {}, []
+    for cond, (render, transform) in conditions(args.size).items():
+        pics = [picture(s, render, transform, i) for i, s in enumerate(tqdm(signals, desc=cond))]
+        sheet[cond] = pics[0]
+        views = [picture_to_plot(pic, args.size, source=None) for pic in pics]
+        maps = trunk_of(models["clean-trained"][0], views)  # frozen ImageNet trunk: shared
+        for model, folds in models.items():
+            probs = np.zeros((len(names), 12 if task == 2 else 1), np.float32)
+            for k, net in enumerate(folds):
+                idx = [i for i, n in enumerate(names) if fold_of[n] == k]
+                with paddle.no_grad():
+                    logits = net.top(paddle.to_tensor(maps[idx].astype(np.float32)))
+                    act = (
+                        paddle.nn.functional.softmax(logits, 1)[:, 1:]
+                        if task == 1
+                        else paddle.nn.functional.sigmoid(logits)
+                    )
+                probs[idx] = act.numpy()
+            value, (lo, hi) = score(y, probs[:, 0] if task == 1 else probs, task, args.bootstrap)
+            key = f"{model} {cond}"
+            figures[key] = round(value, 4)
+            figures[f"{key} ci95"] = [round(lo, 3), round(hi, 3)]
+            metric = "AUC" if task == 1 else "macro-AUC"
+            lines.append(f"{model:14s} {cond:12s} {metric} {value:.3f} ({lo:.3f}-{hi:.3f})")
+            print(lines[-1], flush=True)
+    for model in models:
+        clean, photo = figures[f"{model} clean"], figures[f"{model} phone photo"]
+        figures[f"{model} photo/clean"] = round(photo / clean, 3)
+
+    fig, axes = plt.subplots(2, len(sheet), figsize=(4 * len(sheet), 8))
+    for c, (cond, pic) in enumerate(sheet.items()):
+        axes[0, c].imshow(pic)
+        axes[0, c].set_title(f"{cond}: picture", fontsize=9)
+        axes[1, c].imshow(
+            picture_to_plot(pic, args.size, source=None), cmap="gray", vmin=0, vmax=255
+        )
+        axes[1, c].set_title(f"{cond}: model input", fontsize=9)
+    for ax in axes.flat:
+        ax.axis("off")
+    save_figure(fig, args.out / "contact_sheet.png", dpi=90)
+    figures["minutes"] = round((time.perf_counter() - start) / 60, 1)
+    minutes = figures["minutes"]
+    print(f"\nout-of-fold over {args.folds} folds, task {task}, bootstrap 95% ({minutes} min):")
+    print("\n".join(lines))
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
