@@ -17,14 +17,11 @@ a contact sheet PNG shows one record in every condition. Last line: JSON.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 
-import albumentations as A
-import cv2
 import numpy as np
 import paddle
 from sklearn.metrics import roc_auc_score
@@ -39,76 +36,11 @@ from ecgplot.evaluate import bootstrap_ci  # noqa: E402
 from ecgplot.experiment import load_experiment  # noqa: E402
 from ecgplot.infer import load_models, load_run  # noqa: E402
 from ecgplot.logs import setup_logging  # noqa: E402
-from ecgplot.photo import PhotoAugConfig, build_photo_augment  # noqa: E402
+from ecgplot.photo import make_picture, picture_styles  # noqa: E402
 from ecgplot.physionet import import_physionet  # noqa: E402
 from ecgplot.pictures import picture_to_plot  # noqa: E402
 from ecgplot.plots import plt, save_figure  # noqa: E402
-from ecgplot.render import RenderConfig, render_plot  # noqa: E402
 from ecgplot.trainer import fit  # noqa: E402
-
-# held-out picture settings: none of these is what the paper model trained on (red
-# paper, +-4 degrees, perspective up to 0.05, JPEG 35-90)
-PHONE = PhotoAugConfig(
-    enabled=True,
-    rotate_deg=8.0,
-    rotate_p=1.0,
-    perspective=0.08,
-    perspective_p=1.0,
-    crop_pad=0.03,
-    jpeg_quality=(25, 50),
-    jpeg_p=1.0,
-    blur_p=0.7,
-    noise_p=0.5,
-    temperature_p=1.0,
-    brightness_p=1.0,
-    shadow_p=1.0,
-    crease_p=0.5,
-    stain_p=0.0,
-    scribble_p=0.0,
-)
-
-
-def conditions(size: int) -> dict[str, tuple[RenderConfig, A.Compose | None]]:
-    """Render settings and picture transform of each test condition."""
-    base = RenderConfig(size=size, mm_per_mv=10.0)
-    paper = dataclasses.replace(base, color=True, grid=True, calibration=True, lead_labels=True)
-    scan = A.Compose(
-        [
-            A.Affine(rotate=(-1.5, 1.5), fill=(255, 255, 255), p=1.0),
-            A.GaussianBlur(blur_limit=(3, 3), p=0.5),
-            A.ImageCompression(quality_range=(75, 95), p=1.0),
-        ]
-    )
-    bw = A.Compose(
-        [
-            A.Affine(rotate=(-1.5, 1.5), fill=(255, 255, 255), p=1.0),
-            A.Lambda(image=_binarize),
-            A.SaltAndPepper(amount=(0.001, 0.004), p=1.0),
-        ]
-    )
-    return {
-        "clean": (base, None),
-        "colour scan": (dataclasses.replace(paper, paper="pink"), scan),
-        "b/w scan": (dataclasses.replace(paper, paper="gray"), bw),
-        "phone photo": (dataclasses.replace(paper, paper="blue"), build_photo_augment(PHONE)),
-    }
-
-
-def _binarize(img: np.ndarray, **_) -> np.ndarray:
-    """A black-and-white scanner: ink black, paper and light grid white."""
-    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
-    bw = np.where(gray < 150, 0, 255).astype(np.uint8)
-    return cv2.cvtColor(bw, cv2.COLOR_GRAY2RGB)
-
-
-def picture(signal: np.ndarray, render: RenderConfig, transform, seed: int) -> np.ndarray:
-    img = render_plot(signal, render)
-    if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-    if transform is not None:
-        transform.set_random_seed(seed)
-        img = transform(image=img)["image"]
-    return img
 
 
 @paddle.no_grad()
@@ -179,8 +111,8 @@ def main() -> None:
     signals = [read_record(data / "train" / f"{n}.mat").signal for n in names]
     models = {m: load_models(r) for m, r in runs.items()}
     sheet, lines = {}, []
-    for cond, (render, transform) in conditions(args.size).items():
-        pics = [picture(s, render, transform, i) for i, s in enumerate(tqdm(signals, desc=cond))]
+    for cond in picture_styles(args.size):
+        pics = [make_picture(s, cond, args.size, i) for i, s in enumerate(tqdm(signals, desc=cond))]
         sheet[cond] = pics[0]
         views = [picture_to_plot(pic, args.size, source=None) for pic in pics]
         maps = trunk_of(models["clean-trained"][0], views)  # frozen ImageNet trunk: shared

@@ -8,6 +8,8 @@ creases (folds across the sheet), stains, and scribbles or handwriting over the 
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Annotated, Any
 
 import albumentations as A
@@ -15,7 +17,9 @@ import cv2
 import numpy as np
 from pydantic import Field
 
+from .atomic import atomic_write_bytes
 from .config import section
+from .render import RenderConfig, render_plot
 
 Probability = Annotated[float, Field(ge=0, le=1)]
 PAPER_WHITE = (250, 248, 244)  # what rotation and padding reveal around the sheet
@@ -173,3 +177,87 @@ def build_photo_augment(cfg: PhotoAugConfig) -> A.Compose | None:
             A.ImageCompression(quality_range=cfg.jpeg_quality, p=cfg.jpeg_p),
         ]
     )
+
+
+# Test pictures (benchmarks/robustness.py, tools/make_pictures.py), with settings held out
+# from training: not the red paper, +-4 degrees, perspective up to 0.05, JPEG 35-90 that
+# the paper configs train with
+PHONE = PhotoAugConfig(
+    enabled=True,
+    rotate_deg=8.0,
+    rotate_p=1.0,
+    perspective=0.08,
+    perspective_p=1.0,
+    crop_pad=0.03,
+    jpeg_quality=(25, 50),
+    jpeg_p=1.0,
+    blur_p=0.7,
+    noise_p=0.5,
+    temperature_p=1.0,
+    brightness_p=1.0,
+    shadow_p=1.0,
+    crease_p=0.5,
+    stain_p=0.0,
+    scribble_p=0.0,
+)
+
+
+def picture_styles(size: int) -> dict[str, tuple[RenderConfig, A.Compose | None]]:
+    """Render settings and picture transform of each test picture style: clean render,
+    colour scan (pink paper), black-and-white scan, phone photo (blue paper, ``PHONE``)."""
+    base = RenderConfig(size=size, mm_per_mv=10.0)
+    paper = dataclasses.replace(base, color=True, grid=True, calibration=True, lead_labels=True)
+    scan = A.Compose(
+        [
+            A.Affine(rotate=(-1.5, 1.5), fill=(255, 255, 255), p=1.0),
+            A.GaussianBlur(blur_limit=(3, 3), p=0.5),
+            A.ImageCompression(quality_range=(75, 95), p=1.0),
+        ]
+    )
+    bw = A.Compose(
+        [
+            A.Affine(rotate=(-1.5, 1.5), fill=(255, 255, 255), p=1.0),
+            A.Lambda(image=_binarize),
+            A.SaltAndPepper(amount=(0.001, 0.004), p=1.0),
+        ]
+    )
+    return {
+        "clean": (base, None),
+        "colour scan": (dataclasses.replace(paper, paper="pink"), scan),
+        "b/w scan": (dataclasses.replace(paper, paper="gray"), bw),
+        "phone photo": (dataclasses.replace(paper, paper="blue"), build_photo_augment(PHONE)),
+    }
+
+
+def _binarize(img: np.ndarray, **_) -> np.ndarray:
+    """A black-and-white scanner: ink black, paper and light grid white."""
+    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
+    bw = np.where(gray < 150, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(bw, cv2.COLOR_GRAY2RGB)
+
+
+def make_picture(signal: np.ndarray, style: str, size: int, seed: int) -> np.ndarray:
+    """RGB picture (size, size, 3) of a record's signal in a :func:`picture_styles` style,
+    its random draw fixed by ``seed``."""
+    if style not in picture_styles(size):
+        raise ValueError(
+            f"unknown picture style {style!r}; choose from {list(picture_styles(size))}"
+        )
+    render, transform = picture_styles(size)[style]
+    img = render_plot(signal, render)
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    if transform is not None:
+        transform.set_random_seed(seed)
+        img = transform(image=img)["image"]
+    return img
+
+
+def write_picture(path: Path, signal: np.ndarray, style: str, size: int, seed: int) -> None:
+    """:func:`make_picture` saved as an image file (JPEG quality 90 for .jpg), written to
+    a temporary file and renamed."""
+    img = cv2.cvtColor(make_picture(signal, style, size, seed), cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(path.suffix, img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise ValueError(f"cannot encode a picture as {path.suffix!r}")
+    atomic_write_bytes(path, buf.tobytes())

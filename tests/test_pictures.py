@@ -224,3 +224,22 @@ def test_paper_style_training_caches_augmented_views(small_t2, tmp_path):
         )
     with pytest.raises(ValueError, match="photo_aug.enabled needs render.color"):
         tiny_config(small_t2, tmp_path, "photo_aug.enabled=true")
+
+
+def test_every_test_picture_style_reads_back_as_an_ecg(signals, tmp_path):
+    """The robustness benchmark's picture styles (and tools/make_pictures.py's files):
+    each is a real change from the clean render, and the picture pipeline accepts it."""
+    from ecgplot.photo import make_picture, picture_styles, write_picture
+
+    sig = signals["JS03291"]
+    clean = make_picture(sig, "clean", 384, 0)
+    for style in picture_styles(384):
+        pic = make_picture(sig, style, 384, 0)
+        assert pic.shape == (384, 384, 3)
+        if style != "clean":
+            assert np.abs(pic.astype(int) - clean).mean() > 5, style
+        path = tmp_path / f"{style.replace(' ', '_').replace('/', '')}.jpg"
+        write_picture(path, sig, style, 384, 0)
+        assert picture_to_plot(read_picture(path), 128, path).shape == (128, 128)
+    with pytest.raises(ValueError, match="unknown picture style 'fax'"):
+        make_picture(sig, "fax", 384, 0)
