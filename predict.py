@@ -82,7 +82,7 @@ def main() -> int:
         if args.images:
             pred = predict_pictures(run, args.images, args.skip_bad, backend=args.backend)
             write_prediction(pred, run.cfg.data.task, out, out.with_name("probs.csv"))
-            return _report(pred, out)
+            return _report(pred, out, "pictures")
         data = args.data or Path(run.cfg.data.root)
         if args.gradcam and run.cfg.model.kind != "image":
             raise BadInputError(args.run, "--gradcam needs an image-model run")
@@ -101,14 +101,14 @@ def main() -> int:
 
         for path in save_gradcams(run, data, args.gradcam, out.parent / "gradcam"):
             print(f"Grad-CAM: {path}")
-    return _report(pred, out)
+    return _report(pred, out, "records")
 
 
-def _report(pred, out: Path) -> int:
-    print(f"wrote {out} ({len(pred.names)} records) and {out.with_name('probs.csv')}")
+def _report(pred, out: Path, what: str) -> int:
+    print(f"wrote {out} ({len(pred.names)} {what}) and {out.with_name('probs.csv')}")
     if pred.bad:
         print(
-            f"warning: {len(pred.bad)} bad inputs not predicted, listed in "
+            f"warning: {len(pred.bad)} bad {what} not predicted, listed in "
             f"{out.with_name('bad_records.csv')}",
             file=sys.stderr,
         )

@@ -11,7 +11,7 @@ record is predicted by the fold model that did not train on it, its picture brou
 the model by the same pipeline as ``predict.py --images``. Bootstrap 95% intervals;
 a contact sheet PNG shows one record in every condition. Last line: JSON.
 
-    python benchmarks/robustness.py [--task 1] [--folds 5] [--size 256]
+    python benchmarks/robustness.py [--task 1] [--folds 5] [--size 256] [--views N]
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--bootstrap", type=int, default=1000)
     p.add_argument("--limit", type=int, help="only the first N records (a smoke run)")
+    p.add_argument("--views", type=int, help="cached photo views per record (default: config's)")
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmark_robustness")
     p.add_argument("--cache", type=Path, default=ROOT / "output" / "cache")
     args = p.parse_args()
@@ -93,9 +94,10 @@ def main() -> None:
     runs, figures = {}, {"task": task, "folds": args.folds, "size": args.size}
     for model, config in (("clean-trained", "cpu_small"), ("paper-trained", "cpu_paper")):
         t0 = time.perf_counter()
-        cfg = load_experiment(
-            ROOT / "configs" / f"{config}_task{task}.yaml", [*common, f"name=task{task}_{config}"]
-        )
+        overrides = [*common, f"name=task{task}_{config}"]
+        if args.views and config == "cpu_paper":
+            overrides.append(f"train.cache_views={args.views}")
+        cfg = load_experiment(ROOT / "configs" / f"{config}_task{task}.yaml", overrides)
         fit(cfg)
         runs[model] = load_run(args.out / f"task{task}_{config}")
         figures[f"{model}_train_minutes"] = round((time.perf_counter() - t0) / 60, 1)

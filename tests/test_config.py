@@ -48,14 +48,19 @@ def test_every_shipped_config_loads():
         cfg = load_experiment(path)
         assert cfg.name == path.stem
     small = load_experiment(ROOT / "configs" / "cpu_small_task1.yaml")
-    assert (small.data.task, small.render.size, small.model.pretrained) == (1, 256, "imagenet")
-    assert small.train.cache_trunk and small.model.freeze_stages == 4
+    assert (small.data.task, small.render.size, small.model.pretrained) == (1, 384, "imagenet")
+    assert small.train.cache_trunk and small.model.freeze_stages == small.model.stages == 4
+    assert (small.model.head, small.train.keep) == ("rows", "last")
+    paper = load_experiment(ROOT / "configs" / "cpu_paper_task1.yaml")
+    assert paper.render.color and paper.photo_aug.enabled and paper.train.cache_views == 4
     full = load_experiment(ROOT / "configs" / "task2_resnet50_640_stft.yaml", ["optim.lr=0.01"])
     assert full.render.size == 640 and full.data.stft and full.optim.lr == 0.01
     with pytest.raises(ValueError, match="'macro_auc' is not a task-1 validation metric"):
         load_experiment(ROOT / "configs" / "cpu_small_task2.yaml", ["data.task=1"])
-    with pytest.raises(ValueError, match="train.cache_trunk needs fixed single-stream images"):
+    with pytest.raises(ValueError, match="train.cache_trunk with augmentation needs train.cach"):
         load_experiment(ROOT / "configs" / "cpu_small_task2.yaml", ["image_aug.enabled=true"])
+    with pytest.raises(ValueError, match="render.color needs data.source: signal"):
+        load_experiment(ROOT / "configs" / "task2_resnet50_640.yaml", ["render.color=true"])
     with pytest.raises(ValueError, match="model.kind must be one of"):
         load_experiment(ROOT / "configs" / "features_task2.yaml", ["model.kind=gbm"])
     with pytest.raises(ValueError, match="signal_aug.enabled needs data.source: signal"):

@@ -181,7 +181,7 @@ def test_predict_images_end_to_end(task2_run, signals, tmp_path):  # noqa: F811
     proc = subprocess.run(
         [*base, "--skip-bad", "--out", str(tmp_path / "y.csv")], capture_output=True, text=True
     )
-    assert proc.returncode == 0 and "1 bad inputs" in proc.stderr
+    assert proc.returncode == 0 and "1 bad pictures not predicted" in proc.stderr
     assert len(pd.read_csv(tmp_path / "y.csv", header=None)) == 3
     assert "broken.jpg" in (tmp_path / "bad_records.csv").read_text()
 

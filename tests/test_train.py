@@ -23,7 +23,8 @@ from .conftest import ROOT
 
 
 def tiny_config(data: Path, out: Path, *extra: str):
-    """A small-CPU experiment shrunk to seconds: resnet18 at 64 px, no pretrained weights."""
+    """A small-CPU experiment shrunk to seconds: resnet18 at 64 px, no pretrained weights,
+    the whole backbone with a global-average-pooling head, best epoch kept."""
     return load_experiment(
         ROOT / "configs" / "cpu_small_task2.yaml",
         [
@@ -35,7 +36,10 @@ def tiny_config(data: Path, out: Path, *extra: str):
             "model.arch=resnet18",
             "model.pretrained=null",
             "model.freeze_stages=0",
+            "model.stages=5",
+            "model.head=gap",
             "model.freeze_bn=false",
+            "train.keep=best",
             "optim.warmup_epochs=0",
             "train.batch_size=8",
             "train.cache_trunk=false",
