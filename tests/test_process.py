@@ -161,7 +161,7 @@ def test_process_cli(small_t2, tmp_path):
     run = subprocess.run(from_config, capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     rendered = (tmp_path / "out2" / "render.yaml").read_text()
-    assert "size: 256" in rendered and "layout: rows12" in rendered  # from the base config
+    assert "size: 384" in rendered and "layout: rows12" in rendered  # from the base config
     bad = [
         sys.executable,
         str(ROOT / "process.py"),
