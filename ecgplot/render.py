@@ -311,10 +311,12 @@ def _paper(cfg: RenderConfig) -> np.ndarray:
 def colorize(ink: np.ndarray, cfg: RenderConfig) -> np.ndarray:
     """Print a grayscale drawing on white (``ink``: 255 paper, 0 full ink) onto the
     ``paper``'s coloured grid: RGB (size, size, 3) uint8."""
-    alpha = (1.0 / 255) * (BACKGROUND - ink.astype(np.float32))[..., None]
-    paper = _paper(cfg).astype(np.float32)
-    out = paper + alpha * (np.asarray(PAPERS[cfg.paper][3], np.float32) - paper)
-    return np.rint(out).astype(np.uint8)
+    paper = _paper(cfg)
+    alpha = cv2.cvtColor(cv2.bitwise_not(ink), cv2.COLOR_GRAY2RGB)  # 255: full ink
+    ink_rgb = np.asarray(PAPERS[cfg.paper][3], np.float64)
+    # paper - alpha * (paper - ink), in saturating uint8 OpenCV arithmetic (every paper
+    # colour is at least as light as its ink in each channel)
+    return cv2.subtract(paper, cv2.multiply(cv2.subtract(paper, ink_rgb), alpha, scale=1 / 255))
 
 
 def _column_y(signal: np.ndarray, plan: _DrawPlan, px_per_mv: float, fs: int) -> np.ndarray:
