@@ -36,6 +36,7 @@ from ecgplot.evaluate import bootstrap_ci  # noqa: E402
 from ecgplot.experiment import load_experiment  # noqa: E402
 from ecgplot.infer import load_models, load_run  # noqa: E402
 from ecgplot.logs import setup_logging  # noqa: E402
+from ecgplot.model import probabilities  # noqa: E402
 from ecgplot.photo import make_picture, picture_styles  # noqa: E402
 from ecgplot.physionet import import_physionet  # noqa: E402
 from ecgplot.pictures import picture_to_plot  # noqa: E402
@@ -124,12 +125,8 @@ def main() -> None:
                 idx = [i for i, n in enumerate(names) if fold_of[n] == k]
                 with paddle.no_grad():
                     logits = net.top(paddle.to_tensor(maps[idx].astype(np.float32)))
-                    act = (
-                        paddle.nn.functional.softmax(logits, 1)[:, 1:]
-                        if task == 1
-                        else paddle.nn.functional.sigmoid(logits)
-                    )
-                probs[idx] = act.numpy()
+                p_fold = probabilities(logits, task)  # the model's own activation
+                probs[idx] = p_fold[:, 1:] if task == 1 else p_fold
             value, (lo, hi) = score(y, probs[:, 0] if task == 1 else probs, task, args.bootstrap)
             key = f"{model} {cond}"
             figures[key] = round(value, 4)
