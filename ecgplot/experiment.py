@@ -62,6 +62,10 @@ class ModelConfig:
     )
     head_channels: Positive = 64  # rows head: 1x1 conv reduction before pooling
     head_rows: Positive = 12  # rows head: horizontal bands kept (12: one per rows12 lead)
+    head_kernel: Positive = 1  # rows head: time width of the reduction conv (odd; 1: 1x1)
+    head_pools: list[Literal["avg", "max", "std"]] = field(
+        default_factory=lambda: ["avg", "max"]  # rows head: statistics over time per band
+    )
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     fusion: Literal["concat", "sum"] = "concat"  # two-stream fusion of plot and STFT features
     shared_backbone: bool = False  # one backbone for both streams
@@ -69,6 +73,10 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"model.kind must be one of {MODEL_KINDS}, got {self.kind!r}")
+        if self.head_kernel % 2 == 0:
+            raise ValueError(f"model.head_kernel must be odd, got {self.head_kernel}")
+        if not self.head_pools or len(set(self.head_pools)) != len(self.head_pools):
+            raise ValueError(f"model.head_pools needs distinct statistics, got {self.head_pools}")
         if self.freeze_stages > self.stages:
             raise ValueError(
                 f"model.freeze_stages ({self.freeze_stages}) exceeds model.stages ({self.stages})"

@@ -24,6 +24,7 @@ BACKBONES = {
     "resnet152": (resnet.resnet152, 2048),
 }
 STAGES = ("stem", "layer1", "layer2", "layer3", "layer4")
+STD_EPS = 1e-5  # rows head ``std`` pooling: sqrt(var + eps)
 
 
 def build_backbone(arch: str) -> nn.Layer:
@@ -77,15 +78,37 @@ def stage_channels(arch: str, stages: int) -> int:
     return BACKBONES[arch][1] >> (5 - stages)
 
 
+def band_pool(maps: paddle.Tensor, rows: int, pools: list[str]) -> paddle.Tensor:
+    """Statistics over time within each of ``rows`` horizontal bands: (N, C, H, W) ->
+    (N, C * len(pools), rows, 1). ``avg`` and ``max`` run over the whole band; ``std``
+    is the spread over time of the band's row-averaged maps (beat-to-beat variation:
+    irregular rhythms, ectopic beats), with an epsilon that keeps its gradient finite
+    where a channel is constant."""
+    stats = []
+    for pool in pools:
+        if pool == "avg":
+            stats.append(F.adaptive_avg_pool2d(maps, (rows, 1)))
+        elif pool == "max":
+            stats.append(F.adaptive_max_pool2d(maps, (rows, 1)))
+        elif pool == "std":
+            bands = F.adaptive_avg_pool2d(maps, (rows, maps.shape[3]))
+            var = (bands - bands.mean(axis=3, keepdim=True)).square().mean(axis=3, keepdim=True)
+            stats.append(paddle.sqrt(var + STD_EPS))
+        else:
+            raise ValueError(f"unknown pooling statistic {pool!r}")
+    return paddle.concat(stats, axis=1)
+
+
 class ECGClassifier(nn.Layer):
     """ResNet on the plot image, optionally a second ResNet (or the same one) on the STFT
     image with features fused by concatenation or sum, then dropout and a linear head.
 
     ``model.stages`` cuts the backbone after a stage (4: after layer3, maps at 1/16 of the
     image). ``model.head: rows`` keeps where things are vertically: a 1x1 convolution
-    reduces the maps to ``head_channels``, which are averaged and max-pooled over time
-    within each of ``head_rows`` horizontal bands (one per lead of ``rows12``), so the
-    linear head sees each lead's features instead of their image-wide mean.
+    (``head_kernel`` wide in time) reduces the maps to ``head_channels``, which are
+    pooled over time (``head_pools``: mean, max, spread) within each of ``head_rows``
+    horizontal bands (one per lead of ``rows12``), so the linear head sees each lead's
+    features instead of their image-wide mean.
     """
 
     def __init__(self, cfg: ModelConfig, num_classes: int, two_stream: bool = False):
@@ -106,14 +129,15 @@ class ECGClassifier(nn.Layer):
         features = stage_channels(cfg.arch, cfg.stages)
         self.reduce = None
         if cfg.head == "rows":
+            k = cfg.head_kernel
             self.reduce = nn.Sequential(
-                nn.Conv2D(features, cfg.head_channels, 1, bias_attr=False),
+                nn.Conv2D(
+                    features, cfg.head_channels, (1, k), padding=(0, k // 2), bias_attr=False
+                ),
                 nn.BatchNorm2D(cfg.head_channels),
                 nn.ReLU(),
             )
-            self.row_avg = nn.AdaptiveAvgPool2D((cfg.head_rows, 1))
-            self.row_max = nn.AdaptiveMaxPool2D((cfg.head_rows, 1))
-            features = 2 * cfg.head_channels * cfg.head_rows
+            features = len(cfg.head_pools) * cfg.head_channels * cfg.head_rows
         fused = features * 2 if two_stream and cfg.fusion == "concat" else features
         self.dropout = nn.Dropout(cfg.dropout) if cfg.dropout else None
         self.head = nn.Linear(fused, num_classes)
@@ -173,8 +197,7 @@ class ECGClassifier(nn.Layer):
             maps = stage(maps)
         if self.reduce is None:
             return self._head(paddle.flatten(self.backbone.avgpool(maps), 1))
-        maps = self.reduce(maps)
-        pooled = paddle.concat([self.row_avg(maps), self.row_max(maps)], axis=1)
+        pooled = band_pool(self.reduce(maps), self.cfg.head_rows, self.cfg.head_pools)
         return self._head(paddle.flatten(pooled, 1))
 
     def _head(self, features: paddle.Tensor) -> paddle.Tensor:

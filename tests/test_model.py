@@ -8,7 +8,7 @@ import pytest
 from paddle.vision.models import resnet50
 
 from ecgplot.experiment import ModelConfig
-from ecgplot.model import build_model, use_stride_in_1x1
+from ecgplot.model import band_pool, build_model, use_stride_in_1x1
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +88,47 @@ def test_rows_head_on_layer3_sees_which_lead_a_pattern_is_in():
     assert np.abs(logits[0] - logits[1]).max() > 1e-2
     flipped = model.top(paddle.to_tensor(maps[:, :, ::-1].copy())).numpy()
     np.testing.assert_allclose(flipped[::-1], logits, atol=1e-5)  # only the band moved
+
+
+def test_band_pool_std_sees_the_spread_that_mean_and_max_miss():
+    """Two bands with the same mean and maximum over time, one alternating (beat-to-beat
+    variation) and one steady: only the spread tells them apart; on constant maps the
+    spread's gradient stays finite (sqrt(var + eps))."""
+    maps = np.zeros((1, 1, 2, 24), np.float32)
+    maps[0, 0, 0] = np.tile([1.0, 0.0], 12)
+    maps[0, 0, 1, :2] = [1.0, 0.0]
+    maps[0, 0, 1, 2:] = 0.5
+    avg, mx, std = (
+        band_pool(paddle.to_tensor(maps), 2, [p]).numpy().ravel() for p in ("avg", "max", "std")
+    )
+    np.testing.assert_allclose(avg[0], avg[1], rtol=1e-6)
+    np.testing.assert_allclose(mx[0], mx[1])
+    np.testing.assert_allclose(std, [0.5, np.sqrt(0.5 / 24)], rtol=1e-3)
+    flat = paddle.ones([1, 4, 2, 6])
+    flat.stop_gradient = False
+    band_pool(flat, 2, ["avg", "max", "std"]).sum().backward()
+    assert np.isfinite(flat.grad.numpy()).all()
+
+
+def test_rows_head_kernel_and_pools_shape_the_head():
+    cfg = ModelConfig(
+        pretrained=None,
+        stages=4,
+        freeze_stages=4,
+        head="rows",
+        head_channels=8,
+        head_kernel=5,
+        head_pools=["avg", "max", "std"],
+    )
+    model = build_model(cfg, num_classes=12)
+    assert model.reduce[0].weight.shape == [8, 1024, 1, 5]
+    assert model.head.weight.shape == [3 * 8 * 12, 12]
+    out = model.top(paddle.randn([2, 1024, 24, 24]))
+    assert out.shape == [2, 12] and np.isfinite(out.numpy()).all()
+    with pytest.raises(ValueError, match="head_kernel must be odd"):
+        ModelConfig(head_kernel=4)
+    with pytest.raises(ValueError, match="distinct statistics"):
+        ModelConfig(head_pools=["avg", "avg"])
 
 
 def test_rows_head_and_stages_are_checked():
