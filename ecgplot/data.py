@@ -72,12 +72,19 @@ def to_tensor(img: np.ndarray) -> np.ndarray:
     )
 
 
+def plot_tensor(plot: np.ndarray) -> np.ndarray:
+    """A model view (grayscale (H, W)) or a stack of views (``views``: (V, H, W)) to
+    float32 (3, H, W) or (V, 3, H, W), normalised as :func:`to_tensor`."""
+    return to_tensor(plot) if plot.ndim == 2 else np.stack([to_tensor(v) for v in plot])
+
+
 def normalize_batch(batch: paddle.Tensor) -> paddle.Tensor:
     """uint8 grayscale (N, H, W), as the loaders send it, to float32 (N, 3, H, W) with
-    ImageNet normalisation, on the tensor's device (12x less to move than floats)."""
-    x = batch.astype("float32").unsqueeze(1) / 255.0
-    mean = paddle.to_tensor(IMAGENET_MEAN).reshape([1, 3, 1, 1])
-    std = paddle.to_tensor(IMAGENET_STD).reshape([1, 3, 1, 1])
+    ImageNet normalisation, on the tensor's device (12x less to move than floats); stacks
+    of views (N, V, H, W) become (N, V, 3, H, W)."""
+    x = batch.astype("float32").unsqueeze(-3) / 255.0
+    mean = paddle.to_tensor(IMAGENET_MEAN).reshape([3, 1, 1])
+    std = paddle.to_tensor(IMAGENET_STD).reshape([3, 1, 1])
     return (x - mean) / std
 
 
@@ -88,23 +95,32 @@ def prepare_inputs(inputs: list[paddle.Tensor]) -> list[paddle.Tensor]:
 
 def render_images(
     signal: np.ndarray, cfg: ExperimentConfig
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """uint8 plot image and STFT image (None unless ``data.stft``) of a record's signal."""
-    plot = render_plot(signal, cfg.render)
-    return plot, (render_stft(signal, cfg.render) if cfg.data.stft else None)
+) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """uint8 plot image of each rendering (``render``, then each of ``views``) and the
+    STFT image (None unless ``data.stft``) of a record's signal."""
+    plots = [render_plot(signal, r) for r in cfg.renders]
+    return plots, (render_stft(signal, cfg.render) if cfg.data.stft else None)
+
+
+def stack_views(plots: list[np.ndarray], cfg: ExperimentConfig) -> np.ndarray:
+    """What the model sees of a record's renderings (:func:`model_view`, grayscale): the
+    one image (H, W), or with ``views`` all of them stacked (V, H, W)."""
+    seen = [grayscale(model_view(p, cfg)) for p in plots]
+    return np.stack(seen) if cfg.views else seen[0]
 
 
 def rendered_views(
     signal: np.ndarray, cfg: ExperimentConfig
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """:func:`render_images` as the model sees them (:func:`model_view`), for prediction."""
-    plot, stft = render_images(signal, cfg)
-    return model_view(plot, cfg), stft
+    """:func:`render_images` as the model sees them (:func:`stack_views`), for prediction."""
+    plots, stft = render_images(signal, cfg)
+    return stack_views(plots, cfg), stft
 
 
 def model_inputs(plot: np.ndarray, stft: np.ndarray | None) -> list[np.ndarray]:
-    """The network's input arrays: the normalised plot image, then the STFT image if any."""
-    return [to_tensor(plot)] + ([to_tensor(stft)] if stft is not None else [])
+    """The network's input arrays: the normalised plot image (or stack of views), then
+    the STFT image if any."""
+    return [plot_tensor(plot)] + ([to_tensor(stft)] if stft is not None else [])
 
 
 @dataclass(frozen=True)
@@ -160,6 +176,15 @@ def load_split(cfg: ExperimentConfig, fold: int) -> Split:
     return Split(train, val, labels)
 
 
+def _augment_views(aug: A.Compose, plots: list[np.ndarray], seed: int) -> list[np.ndarray]:
+    """The same augmentation draw (shift, crop, stains...) applied to every view."""
+    out = []
+    for plot in plots:
+        aug.set_random_seed(seed)
+        out.append(aug(image=plot)["image"])
+    return out
+
+
 class ECGImageDataset(paddle.io.Dataset):
     """Plot image (+ STFT image) and target of each record.
 
@@ -213,13 +238,13 @@ class ECGImageDataset(paddle.io.Dataset):
 
     def images(
         self, name: str, rng: np.random.Generator | None = None
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """uint8 plot image and STFT image (None unless ``data.stft``) of one record;
-        ``rng`` drives the signal augmentation."""
+    ) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """uint8 plot image of each rendering and STFT image (None unless
+        ``data.stft``) of one record; ``rng`` drives the signal augmentation."""
         if self.cfg.data.source == "png":
             plot = self._png("images", name)
             stft = self._png("stft", name) if self.cfg.data.stft else None
-            return plot, stft
+            return [plot], stft
         signal = read_record(self.record_dir / f"{name}.mat").signal
         if self.signal_aug is not None:
             signal = self.signal_aug(signal, rng or np.random.default_rng())
@@ -236,14 +261,11 @@ class ECGImageDataset(paddle.io.Dataset):
         views = self.cfg.train.cache_views if self.cfg.train.cache_trunk else 0
         draw = self.epoch % views if views else self.epoch  # cached views repeat
         rng = np.random.default_rng([self.cfg.train.seed, draw, index])
-        plot, stft = self.images(name, rng)
-        if self.image_aug is not None:
-            self.image_aug.set_random_seed(int(rng.integers(2**31)))
-            plot = self.image_aug(image=plot)["image"]
-        if self.photo_aug is not None:
-            self.photo_aug.set_random_seed(int(rng.integers(2**31)))
-            plot = self.photo_aug(image=plot)["image"]
-        inputs = [grayscale(model_view(plot, self.cfg))] + ([stft] if stft is not None else [])
+        plots, stft = self.images(name, rng)
+        for aug in (self.image_aug, self.photo_aug):
+            if aug is not None:
+                plots = _augment_views(aug, plots, int(rng.integers(2**31)))
+        inputs = [stack_views(plots, self.cfg)] + ([stft] if stft is not None else [])
         if self.labels is None:
             return (*inputs,)
         return (*inputs, self.target(name))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from .config import apply_overrides, from_dict, load_yaml, section
+from .config import apply_overrides, from_dict, load_yaml, section, to_dict
 from .photo import PhotoAugConfig
 from .render import RenderConfig
 
@@ -63,9 +63,10 @@ class ModelConfig:
     head_channels: Positive = 64  # rows head: 1x1 conv reduction before pooling
     head_rows: Positive = 12  # rows head: horizontal bands kept (12: one per rows12 lead)
     head_kernel: Positive = 1  # rows head: time width of the reduction conv (odd; 1: 1x1)
-    head_pools: list[Literal["avg", "max", "std"]] = field(
-        default_factory=lambda: ["avg", "max"]  # rows head: statistics over time per band
-    )
+    head_pools: tuple[Literal["avg", "max", "std"], ...] = (
+        "avg",
+        "max",
+    )  # rows head: statistics over time within each band
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     fusion: Literal["concat", "sum"] = "concat"  # two-stream fusion of plot and STFT features
     shared_backbone: bool = False  # one backbone for both streams
@@ -181,6 +182,33 @@ class ExperimentConfig:
     photo_aug: PhotoAugConfig = field(default_factory=PhotoAugConfig)
     signal_aug: SignalAugConfig = field(default_factory=SignalAugConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    # extra renderings of each record, as overrides of the render section (e.g.
+    # ``[{mm_per_mv: 20}]``: the same leads at twice the gain, P and T waves larger): each
+    # goes through the same frozen backbone and their maps are stacked on channels
+    views: tuple[dict[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.views:
+            return
+        for i, view in enumerate(self.renders[1:]):
+            if view.size != self.render.size:
+                raise ValueError(f"views[{i}].size must equal render.size ({self.render.size})")
+        if self.data.source != "signal" or self.data.stft:
+            raise ValueError("views need data.source: signal and no data.stft")
+        if self.model.freeze_stages != self.model.stages:
+            raise ValueError(
+                "views need model.freeze_stages == model.stages: each view's maps come from "
+                "the frozen backbone and only the head sees them stacked"
+            )
+
+    @property
+    def renders(self) -> tuple[RenderConfig, ...]:
+        """The render section, then each of ``views`` applied to it."""
+        base = to_dict(self.render)
+        return (self.render,) + tuple(
+            from_dict(RenderConfig, {**base, **view}, f"views[{i}].")
+            for i, view in enumerate(self.views)
+        )
 
     @property
     def run_dir(self) -> Path:

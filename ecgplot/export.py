@@ -17,7 +17,7 @@ import paddle
 from paddle.static import InputSpec
 
 from .atomic import atomic_path
-from .model import ECGClassifier, activation, probabilities
+from .model import STRIDES, ECGClassifier, activation, probabilities
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,17 @@ def export_model(model: ECGClassifier, task: int, size: int, two_stream: bool, o
     ``out/model.onnx`` with paddle2onnx. Returns the file paths."""
     import paddle2onnx
 
+    cfg = model.cfg
+    rows = -(-size // STRIDES[cfg.stages])  # rows of the last stage's maps
+    if cfg.head == "rows" and rows < cfg.head_rows:
+        raise ValueError(  # ONNX adaptive pooling to more rows than it has crashes
+            f"render.size {size} gives {rows} rows of maps, fewer than model.head_rows "
+            f"({cfg.head_rows}): the rows head cannot be exported"
+        )
     model.eval()
     names = ["plot", "stft"] if two_stream else ["plot"]
-    specs = [InputSpec([None, 3, size, size], "float32", n) for n in names]
+    shape = [3, size, size] if model.views == 1 else [model.views, 3, size, size]
+    specs = [InputSpec([None, *shape], "float32", n) for n in names]
     wrapper = (TwoStreamProbabilities if two_stream else PlotProbabilities)(model, task)
     wrapper.eval()
     out.mkdir(parents=True, exist_ok=True)

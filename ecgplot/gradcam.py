@@ -19,10 +19,10 @@ def grad_cam(model: ECGClassifier, inputs: list[np.ndarray], target: int) -> np.
     """Class-activation map (H, W) in [0, 1] for class index ``target`` of one input:
     last-stage activations weighted by the spatial mean of their gradients (Selvaraju et al.)."""
     model.eval()
-    captured = {}
+    captured = []  # one activation per view: a stack of views runs the stage once a view
 
     def hook(_layer, _inputs, output):
-        captured["act"] = output
+        captured.append(output)
         return output
 
     handle = model.last_stage().register_forward_post_hook(hook)
@@ -31,12 +31,14 @@ def grad_cam(model: ECGClassifier, inputs: list[np.ndarray], target: int) -> np.
         for t in tensors:
             t.stop_gradient = False
         logits = model(*tensors)
-        act = captured["act"]
-        (grad,) = paddle.grad(logits[0, target], act)
+        acts = captured[: model.views]  # the plot's (a shared STFT backbone runs after)
+        grads = paddle.grad(logits[0, target], acts)
     finally:
         handle.remove()
-    weights = grad.mean(axis=[2, 3], keepdim=True)
-    cam = paddle.nn.functional.relu((weights * act).sum(axis=1))[0].numpy()
+    cam = sum(  # the views share the layout: their maps add up
+        paddle.nn.functional.relu((g.mean(axis=[2, 3], keepdim=True) * a).sum(axis=1))[0]
+        for a, g in zip(acts, grads)
+    ).numpy()
     size = inputs[0].shape[-1]
     cam = cv2.resize(cam, (size, size), interpolation=cv2.INTER_LINEAR)
     return cam / cam.max() if cam.max() > 0 else cam
@@ -66,7 +68,7 @@ def save_gradcams(run, data: Path, names: list[str], out: Path) -> list[Path]:
             logits = model(*[paddle.to_tensor(x[None]) for x in inputs]).numpy()[0]
         target = int(np.argmax(logits))
         label = ("normal", "abnormal")[target] if cfg.data.task == 1 else CLASS_NAMES[target]
-        image = overlay(plot, grad_cam(model, inputs, target))
+        image = overlay(plot if plot.ndim == 2 else plot[0], grad_cam(model, inputs, target))
         cv2.putText(
             image,
             f"{name}: {label}",

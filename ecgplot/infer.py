@@ -116,6 +116,7 @@ def load_models(run: Run) -> list[ECGClassifier]:
             run.cfg.num_classes,
             two_stream=run.cfg.data.stft,
             stride_in_1x1=run.stride_in_1x1,
+            views=len(run.cfg.renders),
         )
         try:
             state = paddle.load(str(ckpt))
@@ -269,6 +270,12 @@ def predict_pictures(
     cfg = run.cfg
     if cfg.model.kind != "image" or cfg.data.stft:
         raise BadInputError(run.path, "pictures need a single-stream image-model run")
+    if cfg.views:
+        raise BadInputError(
+            run.path,
+            "the run sees several renderings of each record (views); a picture "
+            "is one rendering: use a run without views",
+        )
     paths = list_pictures(folder)
     stems: dict[str, Path] = {}
     for path in paths:

@@ -24,6 +24,7 @@ BACKBONES = {
     "resnet152": (resnet.resnet152, 2048),
 }
 STAGES = ("stem", "layer1", "layer2", "layer3", "layer4")
+STRIDES = {1: 4, 2: 4, 3: 8, 4: 16, 5: 32}  # output stride after running n stages
 STD_EPS = 1e-5  # rows head ``std`` pooling: sqrt(var + eps)
 
 
@@ -78,7 +79,7 @@ def stage_channels(arch: str, stages: int) -> int:
     return BACKBONES[arch][1] >> (5 - stages)
 
 
-def band_pool(maps: paddle.Tensor, rows: int, pools: list[str]) -> paddle.Tensor:
+def band_pool(maps: paddle.Tensor, rows: int, pools: tuple[str, ...] | list[str]) -> paddle.Tensor:
     """Statistics over time within each of ``rows`` horizontal bands: (N, C, H, W) ->
     (N, C * len(pools), rows, 1). ``avg`` and ``max`` run over the whole band; ``std``
     is the spread over time of the band's row-averaged maps (beat-to-beat variation:
@@ -111,9 +112,12 @@ class ECGClassifier(nn.Layer):
     features instead of their image-wide mean.
     """
 
-    def __init__(self, cfg: ModelConfig, num_classes: int, two_stream: bool = False):
+    def __init__(
+        self, cfg: ModelConfig, num_classes: int, two_stream: bool = False, views: int = 1
+    ):
         super().__init__()
         self.cfg = cfg
+        self.views = views
         self.backbone = build_backbone(cfg.arch)
         self.stft_backbone = (
             build_backbone(cfg.arch) if two_stream and not cfg.shared_backbone else None
@@ -123,10 +127,12 @@ class ECGClassifier(nn.Layer):
             raise ValueError(f"model.fusion must be concat or sum, got {cfg.fusion!r}")
         if two_stream and cfg.head != "gap":
             raise ValueError("data.stft (two streams) needs model.head: gap")
+        if views > 1 and (two_stream or cfg.freeze_stages != cfg.stages):
+            raise ValueError("views need one stream and model.freeze_stages == model.stages")
         for backbone in self.backbones():
             for stage in STAGES[cfg.stages :]:
                 setattr(backbone, stage, nn.Identity())
-        features = stage_channels(cfg.arch, cfg.stages)
+        features = stage_channels(cfg.arch, cfg.stages) * views
         self.reduce = None
         if cfg.head == "rows":
             k = cfg.head_kernel
@@ -184,9 +190,13 @@ class ECGClassifier(nn.Layer):
 
     def trunk(self, plot: paddle.Tensor) -> paddle.Tensor:
         """The frozen stages (``freeze_stages``) of the plot backbone: their output does
-        not change in training, so it can be computed once per image and cached."""
+        not change in training, so it can be computed once per image and cached. A stack
+        of views (N, V, 3, H, W) runs view by view and their maps are stacked on channels
+        (N, V * C, h, w)."""
         if self.two_stream:
             raise ValueError("a cached trunk serves single-stream models only (no data.stft)")
+        if plot.ndim == 5:
+            return paddle.concat([self.trunk(plot[:, v]) for v in range(plot.shape[1])], axis=1)
         for stage in self._stages(self.backbone)[: self.cfg.freeze_stages]:
             plot = stage(plot)
         return plot
@@ -247,14 +257,19 @@ def probabilities(logits: paddle.Tensor, task: int) -> np.ndarray:
 
 
 def build_model(
-    cfg: ModelConfig, num_classes: int, two_stream: bool = False, stride_in_1x1: bool = False
+    cfg: ModelConfig,
+    num_classes: int,
+    two_stream: bool = False,
+    stride_in_1x1: bool = False,
+    views: int = 1,
 ) -> ECGClassifier:
-    """Classifier with pretrained backbone(s) as configured and frozen stages applied.
+    """Classifier with pretrained backbone(s) as configured and frozen stages applied;
+    ``views`` renderings of each record share the backbone (the experiment's views + 1).
 
     ``stride_in_1x1`` rebuilds a model trained from v1-stride weights when no pretrained
     file is loaded (inference from a checkpoint).
     """
-    model = ECGClassifier(cfg, num_classes, two_stream)
+    model = ECGClassifier(cfg, num_classes, two_stream, views)
     if stride_in_1x1 and not cfg.pretrained:
         for backbone in model.backbones():
             use_stride_in_1x1(backbone)

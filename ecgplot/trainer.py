@@ -147,7 +147,9 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
     task, main = cfg.data.task, is_main_process()
     check_processed(cfg)
     split = load_split(cfg, fold)
-    model = build_model(cfg.model, cfg.num_classes, two_stream=cfg.data.stft)
+    model = build_model(
+        cfg.model, cfg.num_classes, two_stream=cfg.data.stft, views=len(cfg.renders)
+    )
     train_ds = ECGImageDataset(cfg, split.train, split.labels, train=True)
     val_ds = ECGImageDataset(cfg, split.val, split.labels, train=False)
     trained: paddle.nn.Layer = model  # what a batch goes through: the model, or its top

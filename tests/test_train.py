@@ -348,3 +348,59 @@ def test_two_process_training_on_cpu(small_t2, tmp_path):
     assert "rank 0 of 2" in run_log and "rank 1" not in run_log  # rank 0 alone writes
     assert (out / "ddp" / "fold0" / "best_model.pdparams").is_file()
     assert (out / "ddp" / "summary.json").is_file()
+
+
+def test_views_stack_renderings_through_one_trunk(small_t2, tmp_path):
+    """views: each record is also drawn at twice the gain; both images go through the same
+    frozen, cached trunk and the head sees their maps stacked on channels. The trained
+    run predicts, exports (the same probabilities from Paddle inference and ONNX) and
+    draws Grad-CAM from both renderings; a picture (one rendering) is refused."""
+    from ecgplot.gradcam import save_gradcams
+    from ecgplot.infer import export_run, load_run, predict_folder, predict_pictures
+    from ecgplot.render import render_plot
+
+    cfg = tiny_config(
+        small_t2,
+        tmp_path,
+        "views=[{mm_per_mv: 20}]",
+        "model.stages=4",
+        "model.freeze_stages=4",
+        "model.head=rows",
+        "model.head_channels=8",
+        "train.cache_trunk=true",
+        f"train.cache_dir={tmp_path / 'cache'}",
+        "train.keep=last",
+        "train.epochs=2",
+        "data.fold=0",
+        "render.size=192",  # 12 rows of layer3 maps: one per lead band (ONNX needs them)
+    )
+    split = load_split(cfg, 0)
+    ds = ECGImageDataset(cfg, split.val, split.labels, train=False)
+    plots = ds[0][0]
+    signal = aiwin.read_record(small_t2 / "train" / f"{split.val[0]}.mat").signal
+    assert plots.shape == (2, 192, 192) and plots.dtype == np.uint8
+    np.testing.assert_array_equal(plots[0], render_plot(signal, cfg.render))
+    np.testing.assert_array_equal(plots[1], render_plot(signal, cfg.renders[1]))
+    assert (plots[1] < 128).sum() > 1.2 * (plots[0] < 128).sum()  # taller traces, more ink
+
+    fit(cfg)
+    run = load_run(tmp_path / "tiny")
+    model = build_model(cfg.model, cfg.num_classes, views=2)
+    assert model.reduce[0].weight.shape[1] == 2 * 256  # resnet18 layer3: 256 channels a view
+    pred = predict_folder(run, small_t2 / "train")
+    saved_names, saved = aiwin.read_probs(tmp_path / "tiny" / "fold0" / "val_probs.csv", 2)
+    rows = [pred.names.index(n) for n in saved_names]
+    np.testing.assert_allclose(pred.probs[rows], saved, atol=2e-3)
+
+    export_run(tmp_path / "tiny")
+    for backend in ("paddle", "onnx"):
+        other = predict_folder(run, small_t2 / "train", backend=backend)
+        np.testing.assert_allclose(other.probs, pred.probs, atol=1e-4)
+    (cam,) = save_gradcams(run, small_t2 / "train", [split.val[0]], tmp_path / "cam")
+    assert cam.is_file()
+    with pytest.raises(BadInputError, match="views"):
+        predict_pictures(run, tmp_path)
+    with pytest.raises(ValueError, match="freeze_stages == model.stages"):
+        tiny_config(small_t2, tmp_path, "views=[{mm_per_mv: 20}]")
+    with pytest.raises(ValueError, match=r"views\[0\].size must equal render.size"):
+        tiny_config(small_t2, tmp_path, "views=[{size: 128}]", "model.freeze_stages=5")
