@@ -42,12 +42,15 @@ def trunk_maps(model, dataset, cfg: ExperimentConfig, batch_size: int = 16) -> n
     """Trunk output (float16, (n, C, h, w)) of every image of ``dataset``, read from /
     added to ``train.cache_dir`` when it is set (one ``.npy`` per image). Maps are keyed
     by a hash of the image itself, so a record's map is computed once whatever the split
-    or task, and a changed record or rendering is never served a stale map."""
+    or task, and a changed record or rendering is never served a stale map. With
+    ``views`` each rendering is its own image, and a record's maps are its views' maps
+    stacked on channels: a rendering shared by several experiments is computed once."""
     folder = None
     if cfg.train.cache_dir:
         folder = Path(cfg.train.cache_dir) / f"trunk-{cache_key(cfg, model.stride_in_1x1)}"
         folder.mkdir(parents=True, exist_ok=True)
-    images = [dataset[i][0] for i in tqdm(range(len(dataset)), desc="render", disable=None)]
+    records = [dataset[i][0] for i in tqdm(range(len(dataset)), desc="render", disable=None)]
+    images = [view for img in records for view in (img if img.ndim == 3 else [img])]
     keys = [hashlib.sha1(img.tobytes() + str(img.shape).encode()).hexdigest() for img in images]
     maps: dict[str, np.ndarray] = {}
     for key in keys:
@@ -68,7 +71,11 @@ def trunk_maps(model, dataset, cfg: ExperimentConfig, batch_size: int = 16) -> n
             bar.update(len(idx))
         bar.close()
     log.info("trunk maps: computed %d, reused %d", len(todo), len(keys) - len(todo))
-    return np.stack([maps[k] for k in keys])
+    per_record = len(images) // len(records)
+    stacked = [maps[k] for k in keys]
+    return np.stack(
+        [np.concatenate(stacked[i : i + per_record]) for i in range(0, len(keys), per_record)]
+    )
 
 
 def view_maps(model, dataset, cfg: ExperimentConfig) -> list[np.ndarray]:

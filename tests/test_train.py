@@ -384,6 +384,8 @@ def test_views_stack_renderings_through_one_trunk(small_t2, tmp_path):
     assert (plots[1] < 128).sum() > 1.2 * (plots[0] < 128).sum()  # taller traces, more ink
 
     fit(cfg)
+    cached = list((tmp_path / "cache").glob("trunk-*/*.npy"))
+    assert len(cached) == 2 * 23  # one map per rendering: reusable by single-view runs
     run = load_run(tmp_path / "tiny")
     model = build_model(cfg.model, cfg.num_classes, views=2)
     assert model.reduce[0].weight.shape[1] == 2 * 256  # resnet18 layer3: 256 channels a view
