@@ -10,8 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
+from ecgplot.experiment import ModelConfig
+from ecgplot.export import export_model
 from ecgplot.gradcam import grad_cam, save_gradcams
 from ecgplot.infer import export_run, load_models, load_run, predict_folder
+from ecgplot.model import build_model
 from ecgplot.trainer import fit
 
 from .conftest import make_subset
@@ -82,3 +85,13 @@ def test_grad_cam_overlay(runs, tmp_path):
     assert cam.shape == (64, 64) and cam.min() >= 0 and cam.max() <= 1
     with pytest.raises(FileNotFoundError, match="NOPE"):
         save_gradcams(run, records, ["NOPE"], tmp_path)
+
+
+def test_export_refuses_a_rows_head_with_too_few_map_rows(tmp_path):
+    """At 64 px, layer3 gives 4 rows of maps for 12 lead bands: dygraph pools them
+    (upsampling), but ONNX's pooling of them crashes the process; export says why first."""
+    cfg = ModelConfig(arch="resnet18", pretrained=None, stages=4, freeze_stages=4, head="rows")
+    model = build_model(cfg, num_classes=12)
+    with pytest.raises(ValueError, match="4 rows of maps, fewer than model.head_rows"):
+        export_model(model, 2, 64, False, tmp_path / "export")
+    assert not (tmp_path / "export").exists()
