@@ -63,6 +63,7 @@ class ModelConfig:
     head_channels: Positive = 64  # rows head: 1x1 conv reduction before pooling
     head_rows: Positive = 12  # rows head: horizontal bands kept (12: one per rows12 lead)
     head_kernel: Positive = 1  # rows head: time width of the reduction conv (odd; 1: 1x1)
+    head_time_kernel: NonNeg = 0  # rows head: a time conv (odd width) after the reduction; 0: none
     head_pools: tuple[Literal["avg", "max", "std"], ...] = (
         "avg",
         "max",
@@ -74,6 +75,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"model.kind must be one of {MODEL_KINDS}, got {self.kind!r}")
+        if self.head_time_kernel and self.head_time_kernel % 2 == 0:
+            raise ValueError(f"model.head_time_kernel must be odd, got {self.head_time_kernel}")
         if self.head_kernel % 2 == 0:
             raise ValueError(f"model.head_kernel must be odd, got {self.head_kernel}")
         if not self.head_pools or len(set(self.head_pools)) != len(self.head_pools):

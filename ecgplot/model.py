@@ -143,6 +143,13 @@ class ECGClassifier(nn.Layer):
                 nn.BatchNorm2D(cfg.head_channels),
                 nn.ReLU(),
             )
+            if cfg.head_time_kernel:  # cheap: on head_channels, not the trunk's channels
+                t, c = cfg.head_time_kernel, cfg.head_channels
+                self.reduce.add_sublayer(
+                    "time", nn.Conv2D(c, c, (1, t), padding=(0, t // 2), bias_attr=False)
+                )
+                self.reduce.add_sublayer("time_bn", nn.BatchNorm2D(c))
+                self.reduce.add_sublayer("time_relu", nn.ReLU())
             features = len(cfg.head_pools) * cfg.head_channels * cfg.head_rows
         fused = features * 2 if two_stream and cfg.fusion == "concat" else features
         self.dropout = nn.Dropout(cfg.dropout) if cfg.dropout else None

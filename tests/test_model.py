@@ -125,8 +125,23 @@ def test_rows_head_kernel_and_pools_shape_the_head():
     assert model.head.weight.shape == [3 * 8 * 12, 12]
     out = model.top(paddle.randn([2, 1024, 24, 24]))
     assert out.shape == [2, 12] and np.isfinite(out.numpy()).all()
+    timed = build_model(
+        ModelConfig(
+            pretrained=None,
+            stages=4,
+            freeze_stages=4,
+            head="rows",
+            head_channels=8,
+            head_time_kernel=5,
+        ),
+        num_classes=12,
+    )
+    assert timed.reduce.time.weight.shape == [8, 8, 1, 5]  # after the reduction: cheap
+    assert timed.top(paddle.randn([2, 1024, 24, 24])).shape == [2, 12]
     with pytest.raises(ValueError, match="head_kernel must be odd"):
         ModelConfig(head_kernel=4)
+    with pytest.raises(ValueError, match="head_time_kernel must be odd"):
+        ModelConfig(head_time_kernel=4)
     with pytest.raises(ValueError, match="distinct statistics"):
         ModelConfig(head_pools=["avg", "avg"])
 
