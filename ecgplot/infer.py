@@ -38,6 +38,7 @@ from .feature_model import CHECKPOINT as FEATURE_CHECKPOINT
 from .feature_model import FeaturePredictor
 from .model import ECGClassifier, build_model
 from .pictures import list_pictures, picture_to_plot, read_picture
+from .render import LAYOUTS
 from .signal import heart_rate
 from .trainer import MODEL_INFO_FILE, THRESHOLDS_FILE
 
@@ -275,6 +276,12 @@ def predict_pictures(
             run.path,
             "the run sees several renderings of each record (views); a picture "
             "is one rendering: use a run without views",
+        )
+    if LAYOUTS[cfg.render.layout].median_beat:
+        raise BadInputError(
+            run.path,
+            f"the run sees median beats (layout {cfg.render.layout}), not pictures of a "
+            "10 s plot",
         )
     paths = list_pictures(folder)
     stems: dict[str, Path] = {}

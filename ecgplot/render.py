@@ -24,6 +24,8 @@ from .config import section
 from .signal import bandpass
 
 DURATION_S = 10.0
+BEAT_WINDOW_S = (-0.4, 0.5)  # median beat around the R peak: a long PR to the T wave's end
+BEAT_SECONDS = BEAT_WINDOW_S[1] - BEAT_WINDOW_S[0]
 SUBPIXEL_BITS = 4  # cv2.polylines fixed-point precision: 1/16 pixel
 FLAT_COLUMN_PX = 0.25  # the polyline draws a column with a smaller extent as one point
 BASELINE_HZ = 100  # sampling rate at which a lead's baseline level is estimated
@@ -97,8 +99,9 @@ class RenderConfig:
 
     @property
     def px_per_mm(self) -> float:
-        """Pixels per millimetre: the image width holds 10 s at ``mm_per_s``."""
-        return self.size / (DURATION_S * self.mm_per_s)
+        """Pixels per millimetre: the image width holds the layout's seconds (10 s, or
+        one beat for ``beats12``) at ``mm_per_s``."""
+        return self.size / (LAYOUTS[self.layout].seconds * self.mm_per_s)
 
     @property
     def px_per_s(self) -> float:
@@ -145,10 +148,27 @@ def _columns(size: int, n_rows: int, n_cols: int, rhythm_lead: int | None) -> li
     return panels
 
 
-LAYOUTS: dict[str, Callable[[int], list[Panel]]] = {
-    "rows12": _rows12,
-    "grid3x4": lambda size: _columns(size, 3, 4, rhythm_lead=LEADS.index("II")),
-    "grid6x2": lambda size: _columns(size, 6, 2, rhythm_lead=None),
+def _beats12(size: int) -> list[Panel]:
+    """12 stacked rows, each the median beat of one lead (:func:`median_beats`)."""
+    h = size / 12
+    return [Panel(i, 0.0, BEAT_SECONDS, 0.0, i * h, (i + 1) * h) for i in range(12)]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A named arrangement of panels: what each panel draws and how many seconds the
+    image width holds (which, with ``mm_per_s``, sets the pixels per millimetre)."""
+
+    panels: Callable[[int], list[Panel]]
+    seconds: float = DURATION_S
+    median_beat: bool = False  # panels draw each lead's median beat, not the record
+
+
+LAYOUTS: dict[str, Layout] = {
+    "rows12": Layout(_rows12),
+    "grid3x4": Layout(lambda size: _columns(size, 3, 4, rhythm_lead=LEADS.index("II"))),
+    "grid6x2": Layout(lambda size: _columns(size, 6, 2, rhythm_lead=None)),
+    "beats12": Layout(_beats12, seconds=BEAT_SECONDS, median_beat=True),
 }
 
 
@@ -157,12 +177,31 @@ def layout_panels(layout: str, size: int) -> tuple[Panel, ...]:
     """Panels of a named layout (see ``LAYOUTS``) for a square image of ``size`` pixels."""
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; choose from {sorted(LAYOUTS)}")
-    return tuple(LAYOUTS[layout](size))
+    return tuple(LAYOUTS[layout].panels(size))
+
+
+def median_beats(signal: np.ndarray, fs: int = FS) -> np.ndarray:
+    """Each lead's median beat (12, ``BEAT_SECONDS`` x fs): the sample-wise median of the
+    windows from ``BEAT_WINDOW_S[0]`` to ``BEAT_WINDOW_S[1]`` s around the R peaks found
+    on lead II (neurokit2), as ECG carts print their median complexes. A record with no
+    R peak far enough from its ends gives flat lines."""
+    from .features import r_peaks
+
+    start = round(BEAT_WINDOW_S[0] * fs)
+    offsets = np.arange(start, start + round(BEAT_SECONDS * fs))
+    peaks = r_peaks(signal[LEADS.index("II")], fs)
+    peaks = peaks[(peaks + offsets[0] >= 0) & (peaks + offsets[-1] < signal.shape[-1])]
+    if not len(peaks):
+        return np.zeros((signal.shape[0], len(offsets)), np.float32)
+    windows = signal[:, peaks[:, None] + offsets[None, :]]  # (leads, beats, offsets)
+    return np.median(windows, axis=1).astype(np.float32)
 
 
 def prepare_signal(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarray:
-    """Signal operations before drawing: the configured band-pass filter, as float32."""
-    return bandpass(np.asarray(signal, dtype=np.float32), fs, cfg.highpass_hz, cfg.lowpass_hz)
+    """Signal operations before drawing: the configured band-pass filter, as float32, and
+    for a median-beat layout the median beats."""
+    sig = bandpass(np.asarray(signal, dtype=np.float32), fs, cfg.highpass_hz, cfg.lowpass_hz)
+    return median_beats(sig, fs) if LAYOUTS[cfg.layout].median_beat else sig
 
 
 def baseline(signal: np.ndarray, fs: int = FS) -> np.ndarray:

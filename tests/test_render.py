@@ -7,13 +7,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ecgplot import aiwin
+from ecgplot import aiwin, render
 from ecgplot.render import (
     LAYOUTS,
     RASTERIZERS,
     RenderConfig,
     baseline,
     layout_panels,
+    median_beats,
     render_plot,
     render_plot_reference,
     render_stft,
@@ -55,6 +56,26 @@ def test_layout_panels_cover_all_leads():
     assert grid[12].lead == 1 and (grid[12].t0, grid[12].t1) == (0.0, 10.0)
     with pytest.raises(ValueError, match="unknown layout"):
         layout_panels("spiral", 640)
+
+
+def test_median_beats_of_a_real_record(real_signals):
+    """beats12 draws each lead's median beat across the width: the R peak of lead II sits
+    at 0.4 s of the 0.9 s window, the scale follows the window (25 mm/s over 0.9 s), and a
+    record without beats gives flat lines, not an error."""
+    sig = real_signals["00008_hr"]
+    beats = median_beats(render.prepare_signal(sig, UNFILTERED), aiwin.FS)
+    assert beats.shape == (12, round(render.BEAT_SECONDS * aiwin.FS))
+    r_at = -render.BEAT_WINDOW_S[0] * aiwin.FS
+    assert abs(int(np.abs(beats[1]).argmax()) - r_at) <= 0.03 * aiwin.FS
+    cfg = RenderConfig(size=384, layout="beats12", mm_per_mv=2.5)
+    assert cfg.px_per_mm == pytest.approx(384 / (render.BEAT_SECONDS * 25))
+    img = render_plot(sig, cfg)
+    band = img[32:64]  # lead II: its R peak drawn near x = 0.4 / 0.9 of the width
+    ink = band < 128
+    top = np.where(ink.any(axis=0), ink.argmax(axis=0), len(band))  # highest ink per column
+    assert abs(int(top.argmin()) - 384 * r_at / beats.shape[1]) <= 12
+    flat = render_plot(np.zeros_like(sig), cfg)
+    assert (flat < 128).any() and (flat < 128).sum(axis=0).max() <= 12 * 2
 
 
 def test_fixed_physical_scale():

@@ -351,10 +351,11 @@ def test_two_process_training_on_cpu(small_t2, tmp_path):
 
 
 def test_views_stack_renderings_through_one_trunk(small_t2, tmp_path):
-    """views: each record is also drawn at twice the gain; both images go through the same
-    frozen, cached trunk and the head sees their maps stacked on channels. The trained
-    run predicts, exports (the same probabilities from Paddle inference and ONNX) and
-    draws Grad-CAM from both renderings; a picture (one rendering) is refused."""
+    """views: each record is also drawn at twice the gain and as its median beats; the
+    three images go through the same frozen, cached trunk and the head sees their maps
+    stacked on channels. The trained run predicts, exports (the same probabilities from
+    Paddle inference and ONNX) and draws Grad-CAM from all renderings; a picture (one
+    rendering) is refused, and so is a run on median beats alone."""
     from ecgplot.gradcam import save_gradcams
     from ecgplot.infer import export_run, load_run, predict_folder, predict_pictures
     from ecgplot.render import render_plot
@@ -362,7 +363,7 @@ def test_views_stack_renderings_through_one_trunk(small_t2, tmp_path):
     cfg = tiny_config(
         small_t2,
         tmp_path,
-        "views=[{mm_per_mv: 20}]",
+        "views=[{mm_per_mv: 20}, {layout: beats12, mm_per_mv: 2.5}]",
         "model.stages=4",
         "model.freeze_stages=4",
         "model.head=rows",
@@ -378,17 +379,18 @@ def test_views_stack_renderings_through_one_trunk(small_t2, tmp_path):
     ds = ECGImageDataset(cfg, split.val, split.labels, train=False)
     plots = ds[0][0]
     signal = aiwin.read_record(small_t2 / "train" / f"{split.val[0]}.mat").signal
-    assert plots.shape == (2, 192, 192) and plots.dtype == np.uint8
+    assert plots.shape == (3, 192, 192) and plots.dtype == np.uint8
     np.testing.assert_array_equal(plots[0], render_plot(signal, cfg.render))
     np.testing.assert_array_equal(plots[1], render_plot(signal, cfg.renders[1]))
+    np.testing.assert_array_equal(plots[2], render_plot(signal, cfg.renders[2]))
     assert (plots[1] < 128).sum() > 1.2 * (plots[0] < 128).sum()  # taller traces, more ink
 
     fit(cfg)
     cached = list((tmp_path / "cache").glob("trunk-*/*.npy"))
-    assert len(cached) == 2 * 23  # one map per rendering: reusable by single-view runs
+    assert len(cached) == 3 * 23  # one map per rendering: reusable by single-view runs
     run = load_run(tmp_path / "tiny")
-    model = build_model(cfg.model, cfg.num_classes, views=2)
-    assert model.reduce[0].weight.shape[1] == 2 * 256  # resnet18 layer3: 256 channels a view
+    model = build_model(cfg.model, cfg.num_classes, views=3)
+    assert model.reduce[0].weight.shape[1] == 3 * 256  # resnet18 layer3: 256 channels a view
     pred = predict_folder(run, small_t2 / "train")
     saved_names, saved = aiwin.read_probs(tmp_path / "tiny" / "fold0" / "val_probs.csv", 2)
     rows = [pred.names.index(n) for n in saved_names]
@@ -402,6 +404,9 @@ def test_views_stack_renderings_through_one_trunk(small_t2, tmp_path):
     assert cam.is_file()
     with pytest.raises(BadInputError, match="views"):
         predict_pictures(run, tmp_path)
+    beats = dataclasses.replace(run, cfg=tiny_config(small_t2, tmp_path, "render.layout=beats12"))
+    with pytest.raises(BadInputError, match="median beats"):
+        predict_pictures(beats, tmp_path)
     with pytest.raises(ValueError, match="freeze_stages == model.stages"):
         tiny_config(small_t2, tmp_path, "views=[{mm_per_mv: 20}]")
     with pytest.raises(ValueError, match=r"views\[0\].size must equal render.size"):
