@@ -280,8 +280,7 @@ def predict_pictures(
     if LAYOUTS[cfg.render.layout].median_beat:
         raise BadInputError(
             run.path,
-            f"the run sees median beats (layout {cfg.render.layout}), not pictures of a "
-            "10 s plot",
+            f"the run sees median beats (layout {cfg.render.layout}), not pictures of a 10 s plot",
         )
     paths = list_pictures(folder)
     stems: dict[str, Path] = {}
