@@ -277,10 +277,10 @@ def predict_pictures(
             "the run sees several renderings of each record (views); a picture "
             "is one rendering: use a run without views",
         )
-    if LAYOUTS[cfg.render.layout].median_beat:
+    if LAYOUTS[cfg.render.layout].beats:
         raise BadInputError(
             run.path,
-            f"the run sees median beats (layout {cfg.render.layout}), not pictures of a 10 s plot",
+            f"the run sees beats (layout {cfg.render.layout}), not pictures of a 10 s plot",
         )
     paths = list_pictures(folder)
     stems: dict[str, Path] = {}

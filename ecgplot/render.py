@@ -26,6 +26,9 @@ from .signal import bandpass
 DURATION_S = 10.0
 BEAT_WINDOW_S = (-0.4, 0.5)  # median beat around the R peak: a long PR to the T wave's end
 BEAT_SECONDS = BEAT_WINDOW_S[1] - BEAT_WINDOW_S[0]
+OVERLAY_WINDOW_S = (-1.2, 1.2)  # superimposed beats: the R peaks before and after too
+OVERLAY_SECONDS = OVERLAY_WINDOW_S[1] - OVERLAY_WINDOW_S[0]
+OVERLAY_BEATS = 12  # at most this many beats superimposed (evenly spaced over the record)
 SUBPIXEL_BITS = 4  # cv2.polylines fixed-point precision: 1/16 pixel
 FLAT_COLUMN_PX = 0.25  # the polyline draws a column with a smaller extent as one point
 BASELINE_HZ = 100  # sampling rate at which a lead's baseline level is estimated
@@ -148,10 +151,14 @@ def _columns(size: int, n_rows: int, n_cols: int, rhythm_lead: int | None) -> li
     return panels
 
 
-def _beats12(size: int) -> list[Panel]:
-    """12 stacked rows, each the median beat of one lead (:func:`median_beats`)."""
-    h = size / 12
-    return [Panel(i, 0.0, BEAT_SECONDS, 0.0, i * h, (i + 1) * h) for i in range(12)]
+def _stacked(seconds: float) -> Callable[[int], list[Panel]]:
+    """12 stacked rows, each ``seconds`` of one lead across the whole width."""
+
+    def panels(size: int) -> list[Panel]:
+        h = size / 12
+        return [Panel(i, 0.0, seconds, 0.0, i * h, (i + 1) * h) for i in range(12)]
+
+    return panels
 
 
 @dataclass(frozen=True)
@@ -161,14 +168,15 @@ class Layout:
 
     panels: Callable[[int], list[Panel]]
     seconds: float = DURATION_S
-    median_beat: bool = False  # panels draw each lead's median beat, not the record
+    beats: str | None = None  # None: the record; "median" or "overlay": see beat_signal
 
 
 LAYOUTS: dict[str, Layout] = {
     "rows12": Layout(_rows12),
     "grid3x4": Layout(lambda size: _columns(size, 3, 4, rhythm_lead=LEADS.index("II"))),
     "grid6x2": Layout(lambda size: _columns(size, 6, 2, rhythm_lead=None)),
-    "beats12": Layout(_beats12, seconds=BEAT_SECONDS, median_beat=True),
+    "beats12": Layout(_stacked(BEAT_SECONDS), seconds=BEAT_SECONDS, beats="median"),
+    "overlay12": Layout(_stacked(OVERLAY_SECONDS), seconds=OVERLAY_SECONDS, beats="overlay"),
 }
 
 
@@ -180,28 +188,44 @@ def layout_panels(layout: str, size: int) -> tuple[Panel, ...]:
     return tuple(LAYOUTS[layout].panels(size))
 
 
-def median_beats(signal: np.ndarray, fs: int = FS) -> np.ndarray:
-    """Each lead's median beat (12, ``BEAT_SECONDS`` x fs): the sample-wise median of the
-    windows from ``BEAT_WINDOW_S[0]`` to ``BEAT_WINDOW_S[1]`` s around the R peaks found
-    on lead II (neurokit2), as ECG carts print their median complexes. A record with no
-    R peak far enough from its ends gives flat lines."""
+def _beat_windows(signal: np.ndarray, window_s: tuple[float, float], fs: int) -> np.ndarray:
+    """(beats, leads, samples) windows of ``window_s`` around the R peaks found on lead II
+    (neurokit2) that fit in the record; no beat gives one flat window."""
     from .features import r_peaks
 
-    start = round(BEAT_WINDOW_S[0] * fs)
-    offsets = np.arange(start, start + round(BEAT_SECONDS * fs))
+    start = round(window_s[0] * fs)
+    offsets = np.arange(start, start + round((window_s[1] - window_s[0]) * fs))
     peaks = r_peaks(signal[LEADS.index("II")], fs)
     peaks = peaks[(peaks + offsets[0] >= 0) & (peaks + offsets[-1] < signal.shape[-1])]
     if not len(peaks):
-        return np.zeros((signal.shape[0], len(offsets)), np.float32)
-    windows = signal[:, peaks[:, None] + offsets[None, :]]  # (leads, beats, offsets)
-    return np.median(windows, axis=1).astype(np.float32)
+        return np.zeros((1, signal.shape[0], len(offsets)), np.float32)
+    return signal[:, peaks[:, None] + offsets[None, :]].transpose(1, 0, 2).astype(np.float32)
+
+
+def median_beats(signal: np.ndarray, fs: int = FS) -> np.ndarray:
+    """Each lead's median beat (12, ``BEAT_SECONDS`` x fs): the sample-wise median of the
+    windows from ``BEAT_WINDOW_S[0]`` to ``BEAT_WINDOW_S[1]`` s around the R peaks, as ECG
+    carts print their median complexes. No beat found gives flat lines."""
+    return np.median(_beat_windows(signal, BEAT_WINDOW_S, fs), axis=0)
+
+
+def overlay_beats(signal: np.ndarray, fs: int = FS) -> np.ndarray:
+    """Up to ``OVERLAY_BEATS`` windows (beats, 12, ``OVERLAY_SECONDS`` x fs) around R
+    peaks, evenly spaced over the record, to be drawn on top of each other: the spread
+    of the neighbouring R peaks shows how regular the rhythm is, an odd beat stands out."""
+    windows = _beat_windows(signal, OVERLAY_WINDOW_S, fs)
+    keep = np.unique(np.linspace(0, len(windows) - 1, OVERLAY_BEATS).round().astype(int))
+    return windows[keep]
 
 
 def prepare_signal(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarray:
-    """Signal operations before drawing: the configured band-pass filter, as float32, and
-    for a median-beat layout the median beats."""
+    """Signal operations before drawing: the configured band-pass filter, as float32, then
+    for a beat layout its median beats (12, n) or superimposed beats (beats, 12, n)."""
     sig = bandpass(np.asarray(signal, dtype=np.float32), fs, cfg.highpass_hz, cfg.lowpass_hz)
-    return median_beats(sig, fs) if LAYOUTS[cfg.layout].median_beat else sig
+    beats = LAYOUTS[cfg.layout].beats
+    if beats == "median":
+        return median_beats(sig, fs)
+    return overlay_beats(sig, fs) if beats == "overlay" else sig
 
 
 def baseline(signal: np.ndarray, fs: int = FS) -> np.ndarray:
@@ -464,8 +488,11 @@ def draw_plot(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarray
     """
     sig = np.asarray(signal, dtype=np.float32)
     plan = _draw_plan(cfg.layout, cfg.size, cfg.px_per_s, fs, sig.shape[-1])
-    img = _background(cfg).copy()
-    RASTERIZERS[cfg.rasterizer](img, _column_y(sig, plan, cfg.px_per_mv, fs), plan, cfg)
+    img = None
+    for layer in sig.reshape(-1, *sig.shape[-2:]):  # superimposed beats: darkest wins
+        drawn = _background(cfg).copy()
+        RASTERIZERS[cfg.rasterizer](drawn, _column_y(layer, plan, cfg.px_per_mv, fs), plan, cfg)
+        img = drawn if img is None else np.minimum(img, drawn)
     return colorize(img, cfg) if cfg.color else img
 
 
@@ -501,7 +528,8 @@ def draw_plot_reference(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> 
     if cfg.lead_labels:
         for p in layout_panels(cfg.layout, cfg.size):
             ax.text(p.x0 + 3, p.y_top + 11, LEADS[p.lead], fontsize=7)
-    for trace in panel_traces(signal, cfg, fs):
+    layers = np.asarray(signal).reshape(-1, *np.shape(signal)[-2:])  # superimposed beats
+    for trace in (t for layer in layers for t in panel_traces(layer, cfg, fs)):
         ax.plot(trace[:, 0], trace[:, 1], color="k", linewidth=cfg.line_width * px, snap=False)
     canvas.draw()
     rgba = np.asarray(canvas.buffer_rgba())

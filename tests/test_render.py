@@ -78,6 +78,31 @@ def test_median_beats_of_a_real_record(real_signals):
     assert (flat < 128).any() and (flat < 128).sum(axis=0).max() <= 12 * 2
 
 
+def test_overlaid_beats_show_rhythm_irregularity(physionet_t2):
+    """overlay12 superimposes up to 12 windows of 2.4 s centred on R peaks: the next R
+    peak lands at one place in regular rhythms and spreads in atrial fibrillation and
+    sinus arrhythmia; the image holds the ink of every beat (darkest wins)."""
+    cfg = RenderConfig(size=384, layout="overlay12", mm_per_mv=5)
+    fs = aiwin.FS
+
+    def windows(name: str) -> np.ndarray:
+        sig = aiwin.read_record(physionet_t2 / "train" / f"{name}.mat").signal
+        return render.prepare_signal(sig, cfg)
+
+    def next_r_spread(w: np.ndarray) -> float:  # s; lead II after the centre's QRS and T
+        after = w[:, 1, round((-render.OVERLAY_WINDOW_S[0] + 0.3) * fs) :]
+        return float(np.std(np.abs(after).argmax(axis=1)) / fs)
+
+    regular = [next_r_spread(windows(n)) for n in ("00001_hr", "JS03291", "E07506")]
+    irregular = [next_r_spread(windows(n)) for n in ("A0689", "00017_hr", "E05526", "00011_hr")]
+    assert max(regular) < 0.05 < min(irregular)
+    w = windows("A0689")
+    assert 2 <= len(w) <= render.OVERLAY_BEATS and w.shape[1:] == (12, 1200)
+    img = render.draw_plot(w, cfg)
+    for one in w:
+        assert (img <= render.draw_plot(one, cfg)).all()
+
+
 def test_fixed_physical_scale():
     """A +1 mV plateau moves the trace by exactly px_per_mv pixels, the same in every record."""
     cfg = UNFILTERED

@@ -405,7 +405,7 @@ def test_views_stack_renderings_through_one_trunk(small_t2, tmp_path):
     with pytest.raises(BadInputError, match="views"):
         predict_pictures(run, tmp_path)
     beats = dataclasses.replace(run, cfg=tiny_config(small_t2, tmp_path, "render.layout=beats12"))
-    with pytest.raises(BadInputError, match="median beats"):
+    with pytest.raises(BadInputError, match="sees beats"):
         predict_pictures(beats, tmp_path)
     with pytest.raises(ValueError, match="freeze_stages == model.stages"):
         tiny_config(small_t2, tmp_path, "views=[{mm_per_mv: 20}]")
