@@ -370,7 +370,7 @@ def fuzz_probs(fz: Fuzz, tmp: Path, evaluate_cli) -> None:
 def fuzz_configs(fz: Fuzz, tmp: Path) -> None:
     from ecgplot.experiment import load_experiment
 
-    base = ROOT / "configs" / "cpu_small_task2.yaml"
+    base = ROOT / "configs" / "cpu_rows12_task2.yaml"
     overrides = [
         "render.size=0",
         "render.size=7",

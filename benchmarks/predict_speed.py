@@ -42,7 +42,7 @@ def main() -> None:
         run_dir = args.run
         if run_dir is None:
             cfg = load_experiment(
-                ROOT / "configs" / "cpu_small_task2.yaml",
+                ROOT / "configs" / "cpu_rows12_task2.yaml",
                 [
                     f"data.root={data}",
                     f"output_dir={tmp}",

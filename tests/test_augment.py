@@ -47,7 +47,7 @@ def test_augmenters(record):
 
 def test_dataset_renders_augmented_signals(physionet_t2):
     cfg = load_experiment(
-        ROOT / "configs" / "cpu_small_task2.yaml",
+        ROOT / "configs" / "cpu_rows12_task2.yaml",
         [
             f"data.root={physionet_t2}",
             "signal_aug.enabled=true",

@@ -26,7 +26,7 @@ def tiny_config(data: Path, out: Path, *extra: str):
     """A small-CPU experiment shrunk to seconds: resnet18 at 64 px, no pretrained weights,
     the whole backbone with a global-average-pooling head, best epoch kept."""
     return load_experiment(
-        ROOT / "configs" / "cpu_small_task2.yaml",
+        ROOT / "configs" / "cpu_rows12_task2.yaml",
         [
             f"data.root={data}",
             f"output_dir={out}",
@@ -323,7 +323,7 @@ def test_two_process_training_on_cpu(small_t2, tmp_path):
         str(tmp_path / "logs"),
         str(ROOT / "train.py"),
         "--config",
-        str(ROOT / "configs" / "cpu_small_task2.yaml"),
+        str(ROOT / "configs" / "cpu_rows12_task2.yaml"),
         f"data.root={small_t2}",
         f"output_dir={out}",
         "name=ddp",
