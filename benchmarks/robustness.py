@@ -2,7 +2,7 @@
 scans and simulated phone photos of the same records, scored by a model trained on
 clean renders only and by one trained with paper styles and photo augmentation.
 
-Imports ../shared/data for the task, trains every fold of configs/cpu_small_task{T}.yaml
+Imports ../shared/data for the task, trains every fold of configs/cpu_rows12_task{T}.yaml
 (clean) and configs/cpu_paper_task{T}.yaml (paper styles, photo augmentation, cached
 augmented views) at --size px, then makes four pictures of every record with settings
 held out from training (other paper colours, stronger rotation, perspective, JPEG and
@@ -93,7 +93,7 @@ def main() -> None:
         f"train.cache_dir={args.cache}",
     ] + ([f"data.limit={args.limit}"] if args.limit else [])
     runs, figures = {}, {"task": task, "folds": args.folds, "size": args.size}
-    for model, config in (("clean-trained", "cpu_small"), ("paper-trained", "cpu_paper")):
+    for model, config in (("clean-trained", "cpu_rows12"), ("paper-trained", "cpu_paper")):
         t0 = time.perf_counter()
         overrides = [*common, f"name=task{task}_{config}"]
         if args.views and config == "cpu_paper":
