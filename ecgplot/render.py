@@ -131,12 +131,6 @@ class Panel:
         return (self.y_top + self.y_bottom) / 2
 
 
-def _rows12(size: int) -> list[Panel]:
-    """12 stacked rows, each the full 10 s of one lead."""
-    h = size / 12
-    return [Panel(i, 0.0, DURATION_S, 0.0, i * h, (i + 1) * h) for i in range(12)]
-
-
 def _columns(size: int, n_rows: int, n_cols: int, rhythm_lead: int | None) -> list[Panel]:
     """Clinical grid: lead ``c * n_rows + r`` at row r, column c, each column a time slice."""
     n_bands = n_rows + (rhythm_lead is not None)
@@ -168,11 +162,11 @@ class Layout:
 
     panels: Callable[[int], list[Panel]]
     seconds: float = DURATION_S
-    beats: str | None = None  # None: the record; "median" or "overlay": see beat_signal
+    beats: str | None = None  # None: the record; "median" or "overlay": see prepare_signal
 
 
 LAYOUTS: dict[str, Layout] = {
-    "rows12": Layout(_rows12),
+    "rows12": Layout(_stacked(DURATION_S)),
     "grid3x4": Layout(lambda size: _columns(size, 3, 4, rhythm_lead=LEADS.index("II"))),
     "grid6x2": Layout(lambda size: _columns(size, 6, 2, rhythm_lead=None)),
     "beats12": Layout(_stacked(BEAT_SECONDS), seconds=BEAT_SECONDS, beats="median"),
@@ -484,7 +478,8 @@ def draw_plot(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarray
 
     Samples are reduced to their extent in each pixel column, which at the image's
     resolution loses nothing, and rasterised by ``cfg.rasterizer``: ``spans`` (numpy,
-    the default and the fastest) or ``opencv`` (AA polylines).
+    the default and the fastest) or ``opencv`` (AA polylines). Superimposed beats
+    (beats, 12, n) are drawn one beat at a time, the darkest ink winning.
     """
     sig = np.asarray(signal, dtype=np.float32)
     plan = _draw_plan(cfg.layout, cfg.size, cfg.px_per_s, fs, sig.shape[-1])
