@@ -85,8 +85,9 @@ def main() -> None:
             runs[model] = args.out / f"task{task}_{model}"
         truth = read_labels(data / "trainreference.csv", task)
         sources = {m: (r / "oof_probs.csv", load_run(r).thresholds) for m, r in runs.items()}
+        members = [run_member(r) for r in runs.values()]
         for method in FUSIONS:
-            fused = ensemble([run_member(r) for r in runs.values()], truth, method)
+            fused = ensemble(members, truth, method)
             fusion_dir = args.out / f"task{task}_fusion_{method}"
             write_ensemble(fused, fusion_dir / "answer.csv")
             name = "fusion" if method == FUSIONS[0] else f"fusion_{method}"

@@ -11,7 +11,6 @@ sampled every 20 ms.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from tqdm import tqdm
 
 from .aiwin import FS, LEADS, BadInputError, read_record
 from .atomic import atomic_path
-from .signal import bandpass
+from .signal import bandpass, r_peaks
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +53,6 @@ def feature_names() -> list[str]:
     per_lead = [f"{lead}_{f}" for lead in LEADS for f in PER_LEAD]
     beat = [f"{lead}_beat_{ms:+d}ms" for lead in LEADS for ms in BEAT_OFFSETS_MS]
     return [*RHYTHM, *per_lead, *beat]
-
-
-def r_peaks(lead: np.ndarray, fs: float) -> np.ndarray:
-    """R-peak sample indices from neurokit2 (empty when it finds none or fails)."""
-    import neurokit2 as nk
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cleaned = nk.ecg_clean(np.asarray(lead, np.float64), sampling_rate=fs)
-            _, info = nk.ecg_peaks(cleaned, sampling_rate=fs)
-    except (ValueError, IndexError, ZeroDivisionError):  # flat or degenerate leads
-        return np.zeros(0, dtype=int)
-    return np.asarray(info["ECG_R_Peaks"], dtype=int)
 
 
 def _beats(signal: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from .aiwin import FS, LEADS
 from .config import section
-from .signal import bandpass
+from .signal import bandpass, r_peaks
 
 DURATION_S = 10.0
 BEAT_WINDOW_S = (-0.4, 0.5)  # median beat around the R peak: a long PR to the T wave's end
@@ -185,8 +185,6 @@ def layout_panels(layout: str, size: int) -> tuple[Panel, ...]:
 def _beat_windows(signal: np.ndarray, window_s: tuple[float, float], fs: int) -> np.ndarray:
     """(beats, leads, samples) windows of ``window_s`` around the R peaks found on lead II
     (neurokit2) that fit in the record; no beat gives one flat window."""
-    from .features import r_peaks
-
     start = round(window_s[0] * fs)
     offsets = np.arange(start, start + round((window_s[1] - window_s[0]) * fs))
     peaks = r_peaks(signal[LEADS.index("II")], fs)
