@@ -62,6 +62,7 @@ class ModelConfig:
     )
     head_channels: Positive = 64  # rows head: 1x1 conv reduction before pooling
     head_rows: Positive = 12  # rows head: horizontal bands kept (12: one per rows12 lead)
+    head_bins: Positive = 1  # rows head: stretches of time pooled apart (1: the whole width)
     head_kernel: Positive = 1  # rows head: time width of the reduction conv (odd; 1: 1x1)
     head_time_kernel: NonNeg = 0  # rows head: a time conv (odd width) after the reduction; 0: none
     head_pools: tuple[Literal["avg", "max", "std"], ...] = (

@@ -50,11 +50,12 @@ def export_model(model: ECGClassifier, task: int, size: int, two_stream: bool, o
     import paddle2onnx
 
     cfg = model.cfg
-    rows = -(-size // STRIDES[cfg.stages])  # rows of the last stage's maps
-    if cfg.head == "rows" and rows < cfg.head_rows:
-        raise ValueError(  # ONNX adaptive pooling to more rows than it has crashes
-            f"render.size {size} gives {rows} rows of maps, fewer than model.head_rows "
-            f"({cfg.head_rows}): the rows head cannot be exported"
+    rows = -(-size // STRIDES[cfg.stages])  # rows (and columns) of the last stage's maps
+    if cfg.head == "rows" and rows < max(cfg.head_rows, cfg.head_bins):
+        raise ValueError(  # ONNX adaptive pooling to more cells than it has crashes
+            f"render.size {size} gives {rows} rows and columns of maps, fewer than "
+            f"model.head_rows ({cfg.head_rows}) or model.head_bins ({cfg.head_bins}): "
+            "the rows head cannot be exported"
         )
     model.eval()
     names = ["plot", "stft"] if two_stream else ["plot"]

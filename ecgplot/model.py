@@ -79,21 +79,26 @@ def stage_channels(arch: str, stages: int) -> int:
     return BACKBONES[arch][1] >> (5 - stages)
 
 
-def band_pool(maps: paddle.Tensor, rows: int, pools: tuple[str, ...] | list[str]) -> paddle.Tensor:
-    """Statistics over time within each of ``rows`` horizontal bands: (N, C, H, W) ->
-    (N, C * len(pools), rows, 1). ``avg`` and ``max`` run over the whole band; ``std``
-    is the spread over time of the band's row-averaged maps (beat-to-beat variation:
-    irregular rhythms, ectopic beats), with an epsilon that keeps its gradient finite
-    where a channel is constant."""
+def band_pool(
+    maps: paddle.Tensor, rows: int, pools: tuple[str, ...] | list[str], bins: int = 1
+) -> paddle.Tensor:
+    """Statistics over time within each of ``rows`` horizontal bands, in ``bins`` equal
+    stretches of time: (N, C, H, W) -> (N, C * len(pools), rows, bins). ``avg`` and
+    ``max`` run over each stretch; ``std`` is the spread over time of the band's
+    row-averaged maps within it (beat-to-beat variation: irregular rhythms, ectopic
+    beats), with an epsilon that keeps its gradient finite where a channel is constant.
+    One bin pools the whole width; more keep where along it things are (in a median beat:
+    P wave, PR, QRS, ST, T)."""
     stats = []
     for pool in pools:
         if pool == "avg":
-            stats.append(F.adaptive_avg_pool2d(maps, (rows, 1)))
+            stats.append(F.adaptive_avg_pool2d(maps, (rows, bins)))
         elif pool == "max":
-            stats.append(F.adaptive_max_pool2d(maps, (rows, 1)))
+            stats.append(F.adaptive_max_pool2d(maps, (rows, bins)))
         elif pool == "std":
             bands = F.adaptive_avg_pool2d(maps, (rows, maps.shape[3]))
-            var = (bands - bands.mean(axis=3, keepdim=True)).square().mean(axis=3, keepdim=True)
+            mean = F.adaptive_avg_pool2d(bands, (rows, bins))
+            var = F.relu(F.adaptive_avg_pool2d(bands.square(), (rows, bins)) - mean.square())
             stats.append(paddle.sqrt(var + STD_EPS))
         else:
             raise ValueError(f"unknown pooling statistic {pool!r}")
@@ -108,8 +113,9 @@ class ECGClassifier(nn.Layer):
     image). ``model.head: rows`` keeps where things are vertically: a 1x1 convolution
     (``head_kernel`` wide in time) reduces the maps to ``head_channels``, which are
     pooled over time (``head_pools``: mean, max, spread) within each of ``head_rows``
-    horizontal bands (one per lead of ``rows12``), so the linear head sees each lead's
-    features instead of their image-wide mean.
+    horizontal bands (one per lead of ``rows12``) and ``head_bins`` stretches of time,
+    so the linear head sees each lead's features (and, with bins, when along the trace
+    they occur) instead of their image-wide mean.
     """
 
     def __init__(
@@ -150,7 +156,7 @@ class ECGClassifier(nn.Layer):
                 )
                 self.reduce.add_sublayer("time_bn", nn.BatchNorm2D(c))
                 self.reduce.add_sublayer("time_relu", nn.ReLU())
-            features = len(cfg.head_pools) * cfg.head_channels * cfg.head_rows
+            features = len(cfg.head_pools) * cfg.head_channels * cfg.head_rows * cfg.head_bins
         fused = features * 2 if two_stream and cfg.fusion == "concat" else features
         self.dropout = nn.Dropout(cfg.dropout) if cfg.dropout else None
         self.head = nn.Linear(fused, num_classes)
@@ -214,7 +220,8 @@ class ECGClassifier(nn.Layer):
             maps = stage(maps)
         if self.reduce is None:
             return self._head(paddle.flatten(self.backbone.avgpool(maps), 1))
-        pooled = band_pool(self.reduce(maps), self.cfg.head_rows, self.cfg.head_pools)
+        cfg = self.cfg
+        pooled = band_pool(self.reduce(maps), cfg.head_rows, cfg.head_pools, cfg.head_bins)
         return self._head(paddle.flatten(pooled, 1))
 
     def _head(self, features: paddle.Tensor) -> paddle.Tensor:

@@ -92,6 +92,6 @@ def test_export_refuses_a_rows_head_with_too_few_map_rows(tmp_path):
     (upsampling), but ONNX's pooling of them crashes the process; export says why first."""
     cfg = ModelConfig(arch="resnet18", pretrained=None, stages=4, freeze_stages=4, head="rows")
     model = build_model(cfg, num_classes=12)
-    with pytest.raises(ValueError, match="4 rows of maps, fewer than model.head_rows"):
+    with pytest.raises(ValueError, match="4 rows and columns of maps, fewer than model.head_rows"):
         export_model(model, 2, 64, False, tmp_path / "export")
     assert not (tmp_path / "export").exists()

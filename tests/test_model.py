@@ -110,6 +110,26 @@ def test_band_pool_std_sees_the_spread_that_mean_and_max_miss():
     assert np.isfinite(flat.grad.numpy()).all()
 
 
+def test_band_pool_bins_keep_where_along_the_trace_a_pattern_is():
+    """A median beat's QRS early or late in the band (a long or short PR) pools to the
+    same whole-width statistics; with time bins every statistic tells them apart, and
+    the spread per bin matches numpy's on each stretch."""
+    rng = np.random.default_rng(1)
+    maps = np.zeros((2, 3, 2, 24), np.float32)  # (early, late), 3 channels, 2 bands
+    maps[:, 1:] = rng.random((2, 2, 24))  # the other channels: the same in both samples
+    maps[0, 0, 0, 2:5] = maps[1, 0, 0, 14:17] = [0.3, 1.0, 0.6]
+    maps[1, 1:] = maps[0, 1:]
+    maps = paddle.to_tensor(maps)
+    pools = ["avg", "max", "std"]
+    whole = band_pool(maps, 2, pools).numpy()
+    np.testing.assert_allclose(whole[0], whole[1], rtol=1e-5)
+    binned = band_pool(maps, 2, pools, bins=4).numpy()
+    assert binned.shape == (2, 9, 2, 4)
+    assert np.abs(binned[0] - binned[1]).max() > 0.1
+    stretches = maps.numpy().reshape(2, 3, 2, 4, 6)
+    np.testing.assert_allclose(binned[:, 6:], stretches.std(axis=4), atol=4e-3)
+
+
 def test_rows_head_kernel_and_pools_shape_the_head():
     cfg = ModelConfig(
         pretrained=None,
@@ -138,6 +158,14 @@ def test_rows_head_kernel_and_pools_shape_the_head():
     )
     assert timed.reduce.time.weight.shape == [8, 8, 1, 5]  # after the reduction: cheap
     assert timed.top(paddle.randn([2, 1024, 24, 24])).shape == [2, 12]
+    binned = build_model(
+        ModelConfig(
+            pretrained=None, stages=4, freeze_stages=4, head="rows", head_channels=8, head_bins=4
+        ),
+        num_classes=12,
+    )
+    assert binned.head.weight.shape == [2 * 8 * 12 * 4, 12]
+    assert binned.top(paddle.randn([2, 1024, 24, 24])).shape == [2, 12]
     with pytest.raises(ValueError, match="head_kernel must be odd"):
         ModelConfig(head_kernel=4)
     with pytest.raises(ValueError, match="head_time_kernel must be odd"):

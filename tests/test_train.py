@@ -353,9 +353,10 @@ def test_two_process_training_on_cpu(small_t2, tmp_path):
 def test_views_stack_renderings_through_one_trunk(small_t2, tmp_path):
     """views: each record is also drawn at twice the gain and as its median beats; the
     three images go through the same frozen, cached trunk and the head sees their maps
-    stacked on channels. The trained run predicts, exports (the same probabilities from
-    Paddle inference and ONNX) and draws Grad-CAM from all renderings; a picture (one
-    rendering) is refused, and so is a run on median beats alone."""
+    stacked on channels, pooled per lead band and stretch of time. The trained run
+    predicts, exports (the same probabilities from Paddle inference and ONNX) and draws
+    Grad-CAM from all renderings; a picture (one rendering) is refused, and so is a run
+    on median beats alone."""
     from ecgplot.gradcam import save_gradcams
     from ecgplot.infer import export_run, load_run, predict_folder, predict_pictures
     from ecgplot.render import render_plot
@@ -368,6 +369,7 @@ def test_views_stack_renderings_through_one_trunk(small_t2, tmp_path):
         "model.freeze_stages=4",
         "model.head=rows",
         "model.head_channels=8",
+        "model.head_bins=4",  # cpu_small's head: each lead band pooled in 4 stretches of time
         "train.cache_trunk=true",
         f"train.cache_dir={tmp_path / 'cache'}",
         "train.keep=last",
@@ -391,6 +393,7 @@ def test_views_stack_renderings_through_one_trunk(small_t2, tmp_path):
     run = load_run(tmp_path / "tiny")
     model = build_model(cfg.model, cfg.num_classes, views=3)
     assert model.reduce[0].weight.shape[1] == 3 * 256  # resnet18 layer3: 256 channels a view
+    assert model.head.weight.shape[0] == 2 * 8 * 12 * 4  # avg and max, 8 channels, 12 x 4
     pred = predict_folder(run, small_t2 / "train")
     saved_names, saved = aiwin.read_probs(tmp_path / "tiny" / "fold0" / "val_probs.csv", 2)
     rows = [pred.names.index(n) for n in saved_names]
