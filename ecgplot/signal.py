@@ -67,12 +67,8 @@ def r_peaks(lead: np.ndarray, fs: float) -> np.ndarray:
 
 
 def rr_intervals(lead: np.ndarray, fs: float) -> np.ndarray:
-    """RR intervals (s) from R peaks found by neurokit2 in one lead (empty if < 2 peaks)."""
-    import neurokit2 as nk
-
-    cleaned = nk.ecg_clean(np.asarray(lead, dtype=np.float64), sampling_rate=fs)
-    _, info = nk.ecg_peaks(cleaned, sampling_rate=fs)
-    return np.diff(np.asarray(info["ECG_R_Peaks"])) / fs
+    """RR intervals (s) between :func:`r_peaks` of one lead (empty if < 2 peaks)."""
+    return np.diff(r_peaks(lead, fs)) / fs
 
 
 def heart_rate(lead: np.ndarray, fs: float) -> float:
