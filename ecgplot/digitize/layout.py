@@ -1,0 +1,172 @@
+"""Where the traces of a print are: rows, the 10 s span, the layout and each panel's lead
+and time, calibration pulses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import find_peaks
+
+from ..aiwin import LEADS
+
+SECONDS = 10.0
+MIN_ROW_MM = 8.0  # closest baselines a print has (12x1 prints: ~15 mm)
+MIN_COVERAGE = 0.6  # share of the 10 s a trace row has ink in (text lines have less)
+STROKE_MM = 3.0  # a column separator is a vertical stroke at least this long
+STANDARD_GAINS = (2.5, 5.0, 10.0, 20.0)  # mm/mV a cart prints at
+
+GRID_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
+GRID_6X2 = (("I", "V1"), ("II", "V2"), ("III", "V3"), ("aVR", "V4"), ("aVL", "V5"), ("aVF", "V6"))
+RHYTHM_DEFAULT = {0: (), 1: ("II",), 2: ("II", "V1"), 3: ("V1", "II", "V5")}
+LAYOUT_NAMES = ("3x4", "6x2", "12x1")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One printed stretch of one lead: its row, lead index and seconds [t0, t1)."""
+
+    row: int
+    lead: int
+    t0: float
+    t1: float
+
+
+def panels(layout: str, rhythm: tuple[str, ...] = ()) -> list[Panel]:
+    """The panels of a layout, row by row: in a 3x4 print column c is seconds
+    2.5c to 2.5c + 2.5 and each rhythm strip is one lead's 10 s."""
+    if layout == "3x4":
+        grid = [[(lead, 2.5 * c, 2.5 * c + 2.5) for c, lead in enumerate(r)] for r in GRID_3X4]
+        grid += [[(lead, 0.0, SECONDS)] for lead in rhythm]
+    elif layout == "6x2":
+        grid = [[(left, 0.0, 5.0), (right, 5.0, SECONDS)] for left, right in GRID_6X2]
+    elif layout == "12x1":
+        grid = [[(lead, 0.0, SECONDS)] for lead in LEADS]
+    else:
+        raise ValueError(f"unknown layout {layout!r} (known: {', '.join(LAYOUT_NAMES)})")
+    return [Panel(r, LEADS.index(lead), t0, t1) for r, row in enumerate(grid) for lead, t0, t1 in row]
+
+
+def coarse_px_per_mm(mask: np.ndarray) -> float:
+    """A first guess of the scale: the trace ink's width (1st-99th percentile of its
+    columns) is about 10 s at 25 mm/s plus a calibration pulse."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    if len(cols) < 2:
+        return 0.0
+    lo, hi = np.percentile(cols, [1, 99])
+    return float(hi - lo) / (SECONDS * 25.0 + 8.0)
+
+
+def row_bands(baselines: np.ndarray, height: int) -> list[tuple[int, int]]:
+    """For each row, the pixel rows from its upper to its lower neighbour's baseline (a
+    tall QRS may reach that far); the outer rows get as much room as their neighbour."""
+    gaps = np.diff(baselines)
+    pitch = float(np.median(gaps)) if len(gaps) else height / 4
+    above = np.concatenate([[baselines[0] - pitch], baselines[:-1]])
+    below = np.concatenate([baselines[1:], [baselines[-1] + pitch]])
+    return [(max(0, int(a)), min(height, int(np.ceil(b)) + 1)) for a, b in zip(above, below)]
+
+
+def find_rows(mask: np.ndarray, px_per_mm: float, x_lo: int, x_hi: int) -> np.ndarray:
+    """Baselines (pixel rows) of the trace rows: peaks of the ink's profile down the
+    picture that have ink across most of the 10 s (a header line does not)."""
+    profile = gaussian_filter1d(mask[:, x_lo:x_hi].sum(axis=1).astype(float), 0.7 * px_per_mm)
+    if profile.max() <= 0:
+        return np.zeros(0, int)
+    peaks, _ = find_peaks(
+        profile, distance=max(2, MIN_ROW_MM * px_per_mm), prominence=0.08 * profile.max()
+    )
+    if len(peaks) == 0:
+        return peaks
+    keep = []
+    for (a, b), y in zip(row_bands(peaks.astype(float), mask.shape[0]), peaks):
+        lo, hi = (a + y) // 2, (y + b) // 2 + 1
+        coverage = mask[lo:hi, x_lo:x_hi].any(axis=0).mean()
+        keep.append(coverage >= MIN_COVERAGE)
+    return peaks[np.array(keep, bool)]
+
+
+def longest_vertical_run(mask: np.ndarray) -> int:
+    """Length of the longest run of ink down any column of ``mask``."""
+    if mask.size == 0:
+        return 0
+    padded = np.pad(mask, ((1, 1), (0, 0))).astype(np.int8)
+    d = np.diff(padded, axis=0)
+    best = 0
+    for c in range(mask.shape[1]):
+        starts, ends = np.flatnonzero(d[:, c] == 1), np.flatnonzero(d[:, c] == -1)
+        if len(starts):
+            best = max(best, int((ends - starts).max()))
+    return best
+
+
+def has_separators(
+    mask: np.ndarray, bands: list[tuple[int, int]], x0: float, px_per_s: float, px_per_mm: float
+) -> bool:
+    """Whether the first three rows have column separators (vertical strokes) at both
+    2.5 s and 7.5 s, as a 3x4 print does; a 6x2 print has its lead change at 5 s."""
+    half = max(1, int(round(0.6 * px_per_mm)))
+    for t in (2.5, 7.5):
+        x = int(round(x0 + t * px_per_s))
+        hits = sum(
+            longest_vertical_run(mask[a:b, x - half : x + half + 1]) >= STROKE_MM * px_per_mm
+            for a, b in bands[:3]
+        )
+        if hits < 2:
+            return False
+    return True
+
+
+def choose_layout(
+    n_rows: int, separators: bool, source: str, rhythm: tuple[str, ...] | None = None
+) -> tuple[str, tuple[str, ...]]:
+    """(layout, rhythm-strip leads) for a print with ``n_rows`` trace rows."""
+    if n_rows == 12:
+        return "12x1", ()
+    if n_rows == 6 and not separators:
+        return "6x2", ()
+    if 3 <= n_rows <= 6:
+        strips = rhythm if rhythm is not None else RHYTHM_DEFAULT[n_rows - 3]
+        if len(strips) != n_rows - 3:
+            raise ValueError(
+                f"{source}: the 3x4 print has {n_rows - 3} rhythm strips but "
+                f"{len(strips)} rhythm leads were given ({', '.join(strips) or 'none'})"
+            )
+        return "3x4", tuple(strips)
+    raise ValueError(
+        f"{source}: found {n_rows} trace rows; readable layouts are 3x4 with 0-3 rhythm "
+        "strips (3-6 rows), 6x2 (6 rows) and 12x1 (12 rows)"
+    )
+
+
+def calibration_gain(
+    mask: np.ndarray,
+    bands: list[tuple[int, int]],
+    baselines: np.ndarray,
+    x0: float,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+    line_px: float,
+) -> float | None:
+    """mm per mV from the 1 mV calibration pulses left of the trace: in each row, the
+    piece of ink there that stands on the row's baseline and is at least 2 mm wide
+    (0.2 s is 5 mm); the median height over the rows that have one, snapped to the
+    nearest standard gain. None without pulses."""
+    a, b = int(max(0, x0 - 15 * px_per_mm_x)), int(max(0, x0 - 0.3 * px_per_mm_x))
+    heights = []
+    for (lo, hi), y in zip(bands, baselines):
+        region = mask[lo:hi, a:b].astype(np.uint8)
+        if region.size == 0:
+            continue
+        n, _, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+        for top, width, height in stats[1:, [cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT]]:
+            bottom = lo + top + height
+            if width >= 2 * px_per_mm_x and abs(bottom - y) <= 1.5 * px_per_mm_y + line_px:
+                heights.append((height - line_px) / px_per_mm_y)
+    if not heights:
+        return None
+    mm = float(np.median(heights))
+    best = min(STANDARD_GAINS, key=lambda g: abs(np.log(mm / g)) if mm > 0 else np.inf)
+    return best if mm > 0 and abs(mm / best - 1) < 0.2 else None

@@ -1,0 +1,146 @@
+"""A picture of a 12-lead print read back into a record: rectify, measure the grid,
+find the rows and the layout, follow each row's trace, place every panel at its time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..aiwin import FS, LEADS, N_SAMPLES, BadInputError
+from .grid import grid_pitch, separate, trace_mask
+from .layout import (
+    SECONDS,
+    Panel,
+    calibration_gain,
+    choose_layout,
+    coarse_px_per_mm,
+    find_rows,
+    has_separators,
+    panels,
+    row_bands,
+)
+from .rectify import rectify
+from .trace import column_runs, column_values, line_width, trace_path
+
+MM_PER_S = 25.0
+DEFAULT_MM_PER_MV = 10.0
+MIN_INK, MAX_INK = 0.002, 0.3  # share of a print's pixels that are trace ink
+BOUNDARY_MM = 0.6  # columns this close to a lead change (separator, jump) are not read
+MAX_GAP_MM = 2.0  # longer stretches without ink stay missing
+
+
+@dataclass
+class Digitized:
+    """A print read back: ``signal`` (12, 5000) float32 mV with NaN where the print does
+    not show a lead, and what was measured on the way."""
+
+    signal: np.ndarray
+    layout: str
+    rhythm: tuple[str, ...]
+    px_per_mm: tuple[float, float]  # across, down
+    rotation_deg: float
+    paper_found: bool
+    mm_per_mv: float
+    gain_source: str  # "calibration pulse" or "assumed"
+    grid_found: bool
+
+    @property
+    def printed(self) -> np.ndarray:
+        """(12, 5000) bool: the samples the print shows."""
+        return np.isfinite(self.signal)
+
+
+def _fail(source: str | Path, problem: str) -> BadInputError:
+    return BadInputError(source, f"not a readable ECG print: {problem}")
+
+
+def _panel_samples(
+    values: np.ndarray, x_from: int, x0: float, px_per_s: float, panel: Panel, px_per_mm: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample indices of ``panel`` and the trace heights (px) at them, NaN where the
+    print shows nothing; the columns at a lead change are left out."""
+    n = np.arange(int(np.ceil(panel.t0 * FS - 1e-6)), min(N_SAMPLES, int(np.ceil(panel.t1 * FS - 1e-6))))
+    cols = np.arange(len(values)) + x_from + 0.5  # column centres
+    margin = BOUNDARY_MM * px_per_mm
+    lo = x0 + panel.t0 * px_per_s + (margin if panel.t0 > 0 else -np.inf)
+    hi = x0 + panel.t1 * px_per_s - (margin if panel.t1 < SECONDS else -np.inf)
+    use = (cols >= lo) & (cols <= hi) & np.isfinite(values)
+    out = np.full(len(n), np.nan)
+    if use.sum() < 2:
+        return n, out
+    xs = x0 + n / FS * px_per_s
+    out = np.interp(xs, cols[use], values[use])
+    # nearest read column farther than MAX_GAP_MM: missing, not interpolated
+    pos = np.searchsorted(cols[use], xs).clip(1, use.sum() - 1)
+    near = np.minimum(np.abs(xs - cols[use][pos - 1]), np.abs(cols[use][pos] - xs))
+    out[near > MAX_GAP_MM * px_per_mm] = np.nan
+    return n, out
+
+
+def digitize_picture(
+    rgb: np.ndarray,
+    source: str | Path = "picture",
+    rhythm: tuple[str, ...] | None = None,
+    mm_per_mv: float | None = None,
+) -> Digitized:
+    """Read a picture of a 12-lead print (RGB uint8) into a :class:`Digitized` record.
+    ``rhythm``: the rhythm-strip leads of a 3x4 print (default II; V1, II, V5 for
+    three); ``mm_per_mv``: the gain when the print has no calibration pulse (10)."""
+    upright, angle, paper = rectify(rgb)
+    ink = separate(upright)
+    mask = trace_mask(ink.trace)
+    share = float(mask.mean())
+    if not MIN_INK <= share <= MAX_INK:
+        raise _fail(source, f"{share:.2%} of it is trace ink (a print has {MIN_INK:.1%}-{MAX_INK:.0%})")
+    guess = coarse_px_per_mm(mask)
+    if guess < 1.0:
+        raise _fail(source, f"the ink is {guess * 258:.0f} px wide: too small to read")
+    px_x = grid_pitch(ink.grid, 1, guess)
+    px_y = grid_pitch(ink.grid, 0, px_x or guess)
+    grid_found = px_x is not None and px_y is not None
+    px_x = px_x or guess
+    px_y = px_y or px_x
+    cols = np.flatnonzero(mask.any(axis=0))
+    lo, hi = (int(v) for v in np.percentile(cols, [1, 99]))
+    baselines = find_rows(mask, px_y, lo, hi)
+    if len(baselines) == 0:
+        raise _fail(source, "no rows of trace found")
+    bands = row_bands(baselines.astype(float), mask.shape[0])
+    px_per_s = MM_PER_S * px_x
+    ends = []
+    for a, b in bands:
+        c = np.flatnonzero(mask[a:b].any(axis=0))
+        ends.append(c[-1] + 1 if len(c) else 0)
+    line_px = line_width(column_runs(mask[bands[0][0] : bands[0][1]]))
+    x1 = float(np.median(ends)) - line_px / 2
+    x0 = x1 - (SECONDS - 1.0 / FS) * px_per_s
+    if x0 < -2 * px_x:
+        raise _fail(source, f"the trace rows are {(x1 - lo) / px_x:.0f} mm long, not 10 s at 25 mm/s")
+    try:
+        layout, strips = choose_layout(
+            len(baselines), has_separators(mask, bands, x0, px_per_s, px_x), str(source), rhythm
+        )
+    except ValueError as exc:
+        raise _fail(source, str(exc).split(": ", 1)[-1]) from exc
+    gain = calibration_gain(mask, bands, baselines, x0, px_x, px_y, line_px)
+    gain_source = "calibration pulse" if gain else "assumed"
+    gain = gain or mm_per_mv or DEFAULT_MM_PER_MV
+    signal = np.full((len(LEADS), N_SAMPLES), np.nan, np.float32)
+    x_from, x_to = max(0, int(np.floor(x0))), min(mask.shape[1], int(np.ceil(x1 + line_px)))
+    for r, ((a, b), base) in enumerate(zip(bands, baselines)):
+        runs = column_runs(mask[a:b, x_from:x_to])
+        tops, bots = trace_path(runs, base - a)
+        values = column_values(tops, bots, line_px) + a
+        for panel in (p for p in panels(layout, strips) if p.row == r):
+            n, ys = _panel_samples(values, x_from, x0, px_per_s, panel, px_x)
+            if np.isfinite(ys).sum() < 2:
+                continue
+            ref = np.nanmedian(ys)
+            signal[panel.lead, n] = (ref - ys) / (gain * px_y)
+    if not np.isfinite(signal).any():
+        raise _fail(source, "no trace could be followed")
+    return Digitized(
+        signal, layout, strips, (px_x, px_y), angle, paper, gain, gain_source, grid_found
+    )

@@ -1,0 +1,91 @@
+"""One row's trace, column by column: the runs of ink in each pixel column are the
+candidates, dynamic programming picks the chain with the smallest jumps that stays near
+the row's baseline (so a tall QRS from the next row is not taken for this one), and each
+column's run gives one value (its centre, or its far edge at a peak)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+BASELINE_WEIGHT = 0.05  # cost per pixel of distance from the baseline, per column
+
+
+def column_runs(mask: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each column of ``mask``, the (top, bottom) pixel rows of its runs of ink,
+    bottom inclusive."""
+    padded = np.pad(mask, ((1, 1), (0, 0))).astype(np.int8)
+    d = np.diff(padded, axis=0)
+    r_start, c_start = np.nonzero(d == 1)
+    r_end, c_end = np.nonzero(d == -1)
+    o_s, o_e = np.lexsort((r_start, c_start)), np.lexsort((r_end, c_end))
+    r_start, c_start, r_end = r_start[o_s], c_start[o_s], r_end[o_e]
+    bounds = np.searchsorted(c_start, np.arange(mask.shape[1] + 1))
+    return [
+        (r_start[bounds[c] : bounds[c + 1]], r_end[bounds[c] : bounds[c + 1]] - 1)
+        for c in range(mask.shape[1])
+    ]
+
+
+def trace_path(
+    runs: list[tuple[np.ndarray, np.ndarray]], baseline: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(top, bottom) of the chosen run in every column (NaN where a column has none)."""
+    n = len(runs)
+    cost = None
+    prev_top = prev_bot = None
+    back: list[np.ndarray | None] = [None] * n
+    for c, (top, bot) in enumerate(runs):
+        if len(top) == 0:
+            continue
+        node = BASELINE_WEIGHT * np.abs((top + bot) / 2.0 - baseline)
+        if cost is None:
+            cost = node
+        else:
+            gap = np.maximum(0, np.maximum(top[None, :] - prev_bot[:, None], prev_top[:, None] - bot[None, :]))
+            total = cost[:, None] + gap
+            back[c] = np.argmin(total, axis=0)
+            cost = total[back[c], np.arange(len(top))] + node
+        prev_top, prev_bot = top, bot
+    tops, bots = np.full(n, np.nan), np.full(n, np.nan)
+    if cost is None:
+        return tops, bots
+    k = int(np.argmin(cost))
+    for c in range(n - 1, -1, -1):
+        top, bot = runs[c]
+        if len(top) == 0:
+            continue
+        tops[c], bots[c] = top[k], bot[k]
+        if back[c] is not None:
+            k = int(back[c][k])
+    return tops, bots
+
+
+def column_values(tops: np.ndarray, bots: np.ndarray, line_px: float) -> np.ndarray:
+    """The trace's height (pixel rows, centre of pixel i at i + 0.5) in each column: the
+    centre of the run (right for flat stretches and steep strokes alike), or at a peak
+    (the run's top above both neighbours' tops, or its bottom below theirs) the far edge
+    less half a line width."""
+    mid = (tops + bots + 1) / 2.0
+
+    def neighbours(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        v = np.where(np.isfinite(v), v, mid)
+        return np.concatenate([[v[0]], v[:-1]]), np.concatenate([v[1:], [v[-1]]])
+
+    tp, tn = neighbours(tops)
+    bp, bn = neighbours(bots)
+    up = (tops <= tp) & (tops <= tn) & ((tops < tp) | (tops < tn))
+    down = (bots >= bp) & (bots >= bn) & ((bots > bp) | (bots > bn))
+    y_up = tops + line_px / 2.0
+    y_down = bots + 1 - line_px / 2.0
+    up_wins = up & (~down | (mid - y_up >= y_down - mid))
+    out = mid.copy()
+    out[up_wins] = y_up[up_wins]
+    down_wins = down & ~up_wins
+    out[down_wins] = y_down[down_wins]
+    return out
+
+
+def line_width(runs: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """The trace's thickness in pixels: the median length of single runs (flat stretches)."""
+    lengths = [int(b[0] - t[0] + 1) for t, b in runs if len(t) == 1]
+    return float(np.median(lengths)) if lengths else 1.0
