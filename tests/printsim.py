@@ -162,7 +162,9 @@ CONDITIONS = ("clean", "colour scan", "b/w scan", "phone photo")
 
 
 def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
     assert ok
     return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
@@ -218,10 +220,12 @@ def photograph(img: np.ndarray, condition: str, rng: np.random.Generator) -> np.
     out = np.where(mask[..., None], warped, bg).astype(np.float32)
     yy, xx = np.mgrid[0:canvas_h, 0:canvas_w].astype(np.float32)
     angle = rng.uniform(0, 2 * np.pi)
-    ramp = (np.cos(angle) * xx / canvas_w + np.sin(angle) * yy / canvas_h)
+    ramp = np.cos(angle) * xx / canvas_w + np.sin(angle) * yy / canvas_h
     light = 0.78 + 0.22 * (ramp - ramp.min()) / (np.ptp(ramp) + 1e-6)
     cx, cy = rng.uniform(0.2, 0.8) * canvas_w, rng.uniform(0.2, 0.8) * canvas_h
-    shadow = 1.0 - 0.2 * np.exp(-(((xx - cx) / (0.25 * canvas_w)) ** 2 + ((yy - cy) / (0.2 * canvas_h)) ** 2))
+    shadow = 1.0 - 0.2 * np.exp(
+        -(((xx - cx) / (0.25 * canvas_w)) ** 2 + ((yy - cy) / (0.2 * canvas_h)) ** 2)
+    )
     warm = np.array([1.0, rng.uniform(0.9, 0.98), rng.uniform(0.75, 0.9)], np.float32)
     out = out * (light * shadow)[..., None] * warm
     out = cv2.GaussianBlur(np.clip(out, 0, 255).astype(np.uint8), (0, 0), rng.uniform(0.7, 1.2))

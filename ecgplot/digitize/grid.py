@@ -14,21 +14,49 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 MAJOR_MM = 5.0  # the thick lines of ECG paper
+LINE_COLOUR_WEIGHT = 1.5  # how much a bright channel counts against a pixel being trace
+MIN_TRACE_SCORE = 0.25  # fainter than this is paper or grid
+LINE_KEEP = 0.8  # a straight line's pixels this close to the trace's darkness are trace
 
 
 @dataclass(frozen=True)
 class Ink:
-    """Darkness in [0, 1] of the trace (brightest channel) and of the grid."""
+    """Trace score (:func:`trace_score`) and grid darkness, each in [0, 1]."""
 
     trace: np.ndarray
     grid: np.ndarray
 
 
-def trace_mask(trace: np.ndarray) -> np.ndarray:
-    """Pixels taken for trace ink: darker than halfway between paper and the trace's
-    own darkness (the 99.7th percentile, a thin line's core, blurred or not)."""
-    core = float(np.percentile(trace, 99.7))
-    return trace > max(0.3, 0.5 * core)
+def trace_score(level: np.ndarray) -> np.ndarray:
+    """How much a pixel looks like trace ink, from its paper-relative channel levels
+    (H, W, 3): dark in its darkest channel (grey grid lines are light) and not bright in
+    its brightest (a coloured grid line is), so black and dark blue pens score high."""
+    dark_min = 1.0 - level.min(axis=2)
+    dark_max = 1.0 - level.max(axis=2)
+    return np.minimum(dark_min, LINE_COLOUR_WEIGHT * dark_max)
+
+
+def straight_lines(mask: np.ndarray) -> np.ndarray:
+    """Pixels of ``mask`` on straight horizontal or vertical lines longer than a sixth of
+    the picture: grid lines, not a trace."""
+    m = mask.astype(np.uint8)
+    h, w = m.shape
+    across = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((1, max(3, w // 6)), np.uint8))
+    down = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((max(3, h // 6), 1), np.uint8))
+    return (across | down) > 0
+
+
+def trace_mask(score: np.ndarray) -> np.ndarray:
+    """Pixels taken for trace ink: scoring above halfway to the trace's own core (the
+    99th percentile once straight grid lines are set aside); pixels of straight lines
+    only where they are as dark as the trace (a baseline lying on a grid line)."""
+    candidate = score > MIN_TRACE_SCORE
+    lines = straight_lines(candidate)
+    if not (candidate & ~lines).any():
+        return candidate & ~lines
+    core = float(np.percentile(score[candidate & ~lines], 99))
+    mask = score > max(MIN_TRACE_SCORE, 0.5 * core)
+    return mask & ~(lines & (score < LINE_KEEP * core))
 
 
 def separate(rgb: np.ndarray) -> Ink:
@@ -38,7 +66,7 @@ def separate(rgb: np.ndarray) -> Ink:
     paper = cv2.morphologyEx(img, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     paper = cv2.blur(paper, (k, k))
     level = np.clip(img / np.maximum(paper, 1.0), 0, 1)
-    trace = 1.0 - level.max(axis=2)
+    trace = trace_score(level)
     # the grid: whatever is dark in the darkest channel away from the trace (coloured
     # lines are, and so are grey ones, which are lighter than the trace)
     near_trace = cv2.dilate(trace_mask(trace).astype(np.uint8), np.ones((3, 3), np.uint8))

@@ -46,7 +46,9 @@ def panels(layout: str, rhythm: tuple[str, ...] = ()) -> list[Panel]:
         grid = [[(lead, 0.0, SECONDS)] for lead in LEADS]
     else:
         raise ValueError(f"unknown layout {layout!r} (known: {', '.join(LAYOUT_NAMES)})")
-    return [Panel(r, LEADS.index(lead), t0, t1) for r, row in enumerate(grid) for lead, t0, t1 in row]
+    return [
+        Panel(r, LEADS.index(lead), t0, t1) for r, row in enumerate(grid) for lead, t0, t1 in row
+    ]
 
 
 def coarse_px_per_mm(mask: np.ndarray) -> float:
@@ -57,6 +59,20 @@ def coarse_px_per_mm(mask: np.ndarray) -> float:
         return 0.0
     lo, hi = np.percentile(cols, [1, 99])
     return float(hi - lo) / (SECONDS * 25.0 + 8.0)
+
+
+def trace_end(has_ink: np.ndarray, px_per_mm: float) -> int:
+    """One past the last column of a row's trace: the last column with ink in at least
+    80% of the 2 mm before it (specks of noise or dirt beyond the trace do not count)."""
+    w = max(2, int(round(2 * px_per_mm)))
+    filled = np.convolve(has_ink.astype(float), np.ones(w) / w, mode="full")[: len(has_ink)]
+    ok = np.flatnonzero(filled >= 0.8)
+    if len(ok) == 0:
+        return 0
+    # the dense stretch ends where its last column with ink is
+    last = ok[-1]
+    inked = np.flatnonzero(has_ink[: last + 1])
+    return int(inked[-1]) + 1
 
 
 def row_bands(baselines: np.ndarray, height: int) -> list[tuple[int, int]]:
@@ -160,10 +176,16 @@ def calibration_gain(
         region = mask[lo:hi, a:b].astype(np.uint8)
         if region.size == 0:
             continue
+        # a thin or faded pulse breaks into pieces: close gaps of up to 1 mm
+        k = max(3, int(round(px_per_mm_y)) | 1)
+        region = cv2.morphologyEx(region, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
         n, _, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
-        for top, width, height in stats[1:, [cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT]]:
+        for top, width, height in stats[
+            1:, [cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT]
+        ]:
             bottom = lo + top + height
-            if width >= 2 * px_per_mm_x and abs(bottom - y) <= 1.5 * px_per_mm_y + line_px:
+            tall = height >= 2 * px_per_mm_y
+            if tall and width >= 2 * px_per_mm_x and abs(bottom - y) <= 1.5 * px_per_mm_y + line_px:
                 heights.append((height - line_px) / px_per_mm_y)
     if not heights:
         return None

@@ -20,6 +20,7 @@ from .layout import (
     has_separators,
     panels,
     row_bands,
+    trace_end,
 )
 from .rectify import rectify
 from .trace import column_runs, column_values, line_width, trace_path
@@ -61,7 +62,9 @@ def _panel_samples(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sample indices of ``panel`` and the trace heights (px) at them, NaN where the
     print shows nothing; the columns at a lead change are left out."""
-    n = np.arange(int(np.ceil(panel.t0 * FS - 1e-6)), min(N_SAMPLES, int(np.ceil(panel.t1 * FS - 1e-6))))
+    n = np.arange(
+        int(np.ceil(panel.t0 * FS - 1e-6)), min(N_SAMPLES, int(np.ceil(panel.t1 * FS - 1e-6)))
+    )
     cols = np.arange(len(values)) + x_from + 0.5  # column centres
     margin = BOUNDARY_MM * px_per_mm
     lo = x0 + panel.t0 * px_per_s + (margin if panel.t0 > 0 else -np.inf)
@@ -93,7 +96,9 @@ def digitize_picture(
     mask = trace_mask(ink.trace)
     share = float(mask.mean())
     if not MIN_INK <= share <= MAX_INK:
-        raise _fail(source, f"{share:.2%} of it is trace ink (a print has {MIN_INK:.1%}-{MAX_INK:.0%})")
+        raise _fail(
+            source, f"{share:.2%} of it is trace ink (a print has {MIN_INK:.1%}-{MAX_INK:.0%})"
+        )
     guess = coarse_px_per_mm(mask)
     if guess < 1.0:
         raise _fail(source, f"the ink is {guess * 258:.0f} px wide: too small to read")
@@ -109,15 +114,14 @@ def digitize_picture(
         raise _fail(source, "no rows of trace found")
     bands = row_bands(baselines.astype(float), mask.shape[0])
     px_per_s = MM_PER_S * px_x
-    ends = []
-    for a, b in bands:
-        c = np.flatnonzero(mask[a:b].any(axis=0))
-        ends.append(c[-1] + 1 if len(c) else 0)
+    ends = [trace_end(mask[a:b].any(axis=0), px_x) for a, b in bands]
     line_px = line_width(column_runs(mask[bands[0][0] : bands[0][1]]))
     x1 = float(np.median(ends)) - line_px / 2
     x0 = x1 - (SECONDS - 1.0 / FS) * px_per_s
     if x0 < -2 * px_x:
-        raise _fail(source, f"the trace rows are {(x1 - lo) / px_x:.0f} mm long, not 10 s at 25 mm/s")
+        raise _fail(
+            source, f"the trace rows are {(x1 - lo) / px_x:.0f} mm long, not 10 s at 25 mm/s"
+        )
     try:
         layout, strips = choose_layout(
             len(baselines), has_separators(mask, bands, x0, px_per_s, px_x), str(source), rhythm

@@ -9,6 +9,7 @@ import numpy as np
 MAX_ROTATION_DEG = 8.0  # searched either way after the paper is squared
 WORK_PX = 1000  # long side the search images are scaled to
 MIN_PAPER_AREA = 0.25  # share of the picture a detected sheet must cover
+BACKGROUND_LEVEL = 0.75  # border brighter than this share of the paper: no table in view
 
 
 def _scaled(gray: np.ndarray, long_side: int = WORK_PX) -> tuple[np.ndarray, float]:
@@ -30,6 +31,12 @@ def find_paper(rgb: np.ndarray) -> np.ndarray | None:
     in the picture (a photo on a table), else None (a scan, or a sheet that fills it)."""
     gray, scale = _scaled(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
     blur = cv2.GaussianBlur(gray, (5, 5), 0)
+    # a sheet with its edges in view lies on something darker: the picture's border
+    border = np.concatenate(
+        [blur[:4].ravel(), blur[-4:].ravel(), blur[:, :4].ravel(), blur[:, -4:].ravel()]
+    )
+    if np.median(border) > BACKGROUND_LEVEL * np.percentile(blur, 90):
+        return None
     _, bright = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8))
     contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 BASELINE_WEIGHT = 0.05  # cost per pixel of distance from the baseline, per column
+SKIP_COST = 3.0  # cost of a column where the chain takes no ink
 
 
 def column_runs(mask: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -29,35 +30,48 @@ def column_runs(mask: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
 def trace_path(
     runs: list[tuple[np.ndarray, np.ndarray]], baseline: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(top, bottom) of the chosen run in every column (NaN where a column has none)."""
+    """(top, bottom) of the chosen run in every column, NaN where the chain passes a
+    column by: where the trace has a gap (faded ink, a grid line taken out), passing
+    costs ``SKIP_COST`` a column instead of a jump to text or another row's trace."""
     n = len(runs)
     cost = None
     prev_top = prev_bot = None
     back: list[np.ndarray | None] = [None] * n
     for c, (top, bot) in enumerate(runs):
-        if len(top) == 0:
-            continue
-        node = BASELINE_WEIGHT * np.abs((top + bot) / 2.0 - baseline)
         if cost is None:
-            cost = node
-        else:
-            gap = np.maximum(0, np.maximum(top[None, :] - prev_bot[:, None], prev_top[:, None] - bot[None, :]))
-            total = cost[:, None] + gap
-            back[c] = np.argmin(total, axis=0)
-            cost = total[back[c], np.arange(len(top))] + node
-        prev_top, prev_bot = top, bot
-    tops, bots = np.full(n, np.nan), np.full(n, np.nan)
+            if len(top) == 0:
+                continue
+            cost = BASELINE_WEIGHT * np.abs((top + bot) / 2.0 - baseline)
+            prev_top, prev_bot = top.astype(float), bot.astype(float)
+            continue
+        # candidates: this column's runs, then "pass by", holding the best chain's place
+        held = int(np.argmin(cost))
+        tops = np.append(top, prev_top[held])
+        bots = np.append(bot, prev_bot[held])
+        node = BASELINE_WEIGHT * np.abs((tops + bots) / 2.0 - baseline)
+        gap = np.maximum(
+            0, np.maximum(tops[None, :] - prev_bot[:, None], prev_top[:, None] - bots[None, :])
+        )
+        total = cost[:, None] + gap
+        total[:, -1] = np.inf
+        total[held, -1] = cost[held] + SKIP_COST
+        back[c] = np.argmin(total, axis=0)
+        cost = total[back[c], np.arange(len(tops))] + node
+        prev_top, prev_bot = tops, bots
+    out_top, out_bot = np.full(n, np.nan), np.full(n, np.nan)
     if cost is None:
-        return tops, bots
+        return out_top, out_bot
     k = int(np.argmin(cost))
     for c in range(n - 1, -1, -1):
         top, bot = runs[c]
-        if len(top) == 0:
-            continue
-        tops[c], bots[c] = top[k], bot[k]
-        if back[c] is not None:
-            k = int(back[c][k])
-    return tops, bots
+        if back[c] is None:  # the chain's first column
+            if len(top):
+                out_top[c], out_bot[c] = top[k], bot[k]
+            break
+        if k < len(top):
+            out_top[c], out_bot[c] = top[k], bot[k]
+        k = int(back[c][k])
+    return out_top, out_bot
 
 
 def column_values(tops: np.ndarray, bots: np.ndarray, line_px: float) -> np.ndarray:
