@@ -21,19 +21,20 @@ LINE_KEEP = 0.8  # a straight line's pixels this close to the trace's darkness a
 
 @dataclass(frozen=True)
 class Ink:
-    """Trace score (:func:`trace_score`) and grid darkness, each in [0, 1]."""
+    """Trace score (:func:`trace_score`), the pixels taken for trace (:func:`trace_mask`)
+    and grid darkness."""
 
     trace: np.ndarray
+    mask: np.ndarray
     grid: np.ndarray
 
 
-def trace_score(level: np.ndarray) -> np.ndarray:
-    """How much a pixel looks like trace ink, from its paper-relative channel levels
-    (H, W, 3): dark in its darkest channel (grey grid lines are light) and not bright in
-    its brightest (a coloured grid line is), so black and dark blue pens score high."""
-    dark_min = 1.0 - level.min(axis=2)
-    dark_max = 1.0 - level.max(axis=2)
-    return np.minimum(dark_min, LINE_COLOUR_WEIGHT * dark_max)
+def trace_score(darkest: np.ndarray, brightest: np.ndarray) -> np.ndarray:
+    """How much a pixel looks like trace ink, from the paper-relative levels of its
+    darkest and brightest channels: dark in the darkest (grey grid lines are light) and
+    not bright in the brightest (a coloured grid line is), so black and dark blue pens
+    score high."""
+    return np.minimum(1.0 - darkest, LINE_COLOUR_WEIGHT * (1.0 - brightest))
 
 
 def straight_lines(mask: np.ndarray) -> np.ndarray:
@@ -60,18 +61,21 @@ def trace_mask(score: np.ndarray) -> np.ndarray:
 
 
 def separate(rgb: np.ndarray) -> Ink:
-    """Split an upright print into trace darkness and grid darkness (float32, [0, 1])."""
+    """Split an upright print into trace and grid."""
     img = rgb.astype(np.float32)
     k = max(15, min(img.shape[:2]) // 40) | 1
     paper = cv2.morphologyEx(img, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     paper = cv2.blur(paper, (k, k))
-    level = np.clip(img / np.maximum(paper, 1.0), 0, 1)
-    trace = trace_score(level)
+    level = cv2.split(np.clip(img / np.maximum(paper, 1.0), 0, 1))
+    darkest = cv2.min(cv2.min(level[0], level[1]), level[2])
+    brightest = cv2.max(cv2.max(level[0], level[1]), level[2])
+    trace = trace_score(darkest, brightest)
+    mask = trace_mask(trace)
     # the grid: whatever is dark in the darkest channel away from the trace (coloured
     # lines are, and so are grey ones, which are lighter than the trace)
-    near_trace = cv2.dilate(trace_mask(trace).astype(np.uint8), np.ones((3, 3), np.uint8))
-    grid = np.where(near_trace > 0, 0.0, 1.0 - level.min(axis=2)).astype(np.float32)
-    return Ink(trace, grid)
+    near_trace = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
+    grid = np.where(near_trace > 0, 0.0, 1.0 - darkest).astype(np.float32)
+    return Ink(trace, mask, grid)
 
 
 def _autocorr(profile: np.ndarray) -> np.ndarray:

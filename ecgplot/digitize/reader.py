@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..aiwin import FS, LEADS, N_SAMPLES, BadInputError
-from .grid import grid_pitch, separate, trace_mask
+from .grid import grid_pitch, separate
 from .layout import (
     SECONDS,
     Panel,
@@ -93,7 +93,7 @@ def digitize_picture(
     three); ``mm_per_mv``: the gain when the print has no calibration pulse (10)."""
     upright, angle, paper = rectify(rgb)
     ink = separate(upright)
-    mask = trace_mask(ink.trace)
+    mask = ink.mask
     share = float(mask.mean())
     if not MIN_INK <= share <= MAX_INK:
         raise _fail(
