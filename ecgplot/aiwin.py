@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +66,13 @@ MAX_ABS_MV = 40.0  # 16-bit carts at 1000/mV saturate at 32.8 mV; more is anothe
 MIN_PEAK_TO_PEAK_MV = 0.02  # a whole record flatter than this carries no ECG
 
 
-def validate_signal(signal: np.ndarray, path: str | Path, n_samples: int = N_SAMPLES) -> np.ndarray:
+def validate_signal(
+    signal: np.ndarray, path: str | Path, n_samples: int = N_SAMPLES, missing_ok: bool = False
+) -> np.ndarray:
     """Return ``signal`` as float32 (12, n_samples) mV or raise :class:`BadInputError`.
+
+    ``missing_ok``: NaN marks samples a source does not show (a digitised print shows
+    2.5 s of most leads); inf is still an error and some samples must be there.
 
     Checked after the float32 cast (values beyond float32 become inf), and for physical
     plausibility: integer arrays (ADC counts, MAT logicals) are not mV, amplitudes above
@@ -88,6 +94,8 @@ def validate_signal(signal: np.ndarray, path: str | Path, n_samples: int = N_SAM
     with np.errstate(over="ignore", invalid="ignore"):
         arr = arr.astype(np.float32)
     finite = np.isfinite(arr)
+    if missing_ok and not np.isinf(arr).any() and finite.any():
+        finite = finite | np.isnan(arr)
     if not finite.all():
         bad_leads = [LEADS[i] for i in np.flatnonzero(~finite.all(axis=1))]
         n_bad = int((~finite).sum())
@@ -95,12 +103,14 @@ def validate_signal(signal: np.ndarray, path: str | Path, n_samples: int = N_SAM
             path,
             f"{n_bad} NaN/inf values in leads {', '.join(bad_leads)} (after the float32 cast)",
         )
-    peak = float(np.abs(arr).max())
+    peak = float(np.nanmax(np.abs(arr)))
     if peak > MAX_ABS_MV:
         raise BadInputError(
             path, f"amplitude {peak:.4g} mV is implausible (> {MAX_ABS_MV:g} mV): µV or ADC counts?"
         )
-    span = float((arr.max(axis=1) - arr.min(axis=1)).max())
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN leads of a print
+        span = float(np.nanmax(np.nanmax(arr, axis=1) - np.nanmin(arr, axis=1)))
     if span < MIN_PEAK_TO_PEAK_MV:
         raise BadInputError(
             path,
@@ -126,8 +136,9 @@ def check_name(name: str, path: str | Path) -> str:
     return name
 
 
-def read_record(path: str | Path) -> Record:
-    """Read and validate one AIWIN MAT record."""
+def read_record(path: str | Path, missing_ok: bool = False) -> Record:
+    """Read and validate one AIWIN MAT record (``missing_ok``: NaN allowed where the
+    source shows nothing, as in records digitised from prints)."""
     path = Path(path)
     check_name(path.stem, path)
     if not path.is_file():
@@ -141,7 +152,7 @@ def read_record(path: str | Path) -> Record:
     if MAT_KEY not in mat:
         found = ", ".join(k for k in mat if not k.startswith("__")) or "none"
         raise BadInputError(path, f"no variable '{MAT_KEY}' (variables found: {found})")
-    return Record(path.stem, validate_signal(mat[MAT_KEY], path))
+    return Record(path.stem, validate_signal(mat[MAT_KEY], path, missing_ok=missing_ok))
 
 
 def list_records(folder: str | Path) -> list[Path]:
@@ -154,9 +165,10 @@ def list_records(folder: str | Path) -> list[Path]:
     )
 
 
-def write_record(path: str | Path, signal: np.ndarray) -> None:
-    """Write ``signal`` (12, 5000) mV as an AIWIN MAT record, atomically."""
-    arr = validate_signal(signal, path)
+def write_record(path: str | Path, signal: np.ndarray, missing_ok: bool = False) -> None:
+    """Write ``signal`` (12, 5000) mV as an AIWIN MAT record, atomically (``missing_ok``:
+    NaN where the source shows nothing, as digitised prints have)."""
+    arr = validate_signal(signal, path, missing_ok=missing_ok)
     buf = io.BytesIO()
     scipy.io.savemat(buf, {MAT_KEY: arr.astype(np.float64)})
     with atomic_write(path, "wb") as fh:

@@ -15,6 +15,7 @@ from scipy.ndimage import gaussian_filter1d
 
 MAJOR_MM = 5.0  # the thick lines of ECG paper
 LINE_COLOUR_WEIGHT = 1.5  # how much a bright channel counts against a pixel being trace
+MIN_GRID_PEAK = 0.2  # autocorrelation of the grid profile at 5 mm
 MIN_TRACE_SCORE = 0.25  # fainter than this is paper or grid
 LINE_KEEP = 0.8  # a straight line's pixels this close to the trace's darkness are trace
 
@@ -104,14 +105,17 @@ def grid_pitch(grid: np.ndarray, axis: int, guess: float) -> float | None:
     profile = grid.mean(axis=1 - axis).astype(np.float64)
     ac = _autocorr(profile)
     p5, height = _peak_near(ac, MAJOR_MM * guess, 0.2 * MAJOR_MM * guess)
-    if height < 0.2:
+    if height < MIN_GRID_PEAK:
         return None
-    # refine: the peak n periods out pins the period n times finer
+    # refine: the peak n periods out pins the period n times finer; a grid has it, the
+    # texture of a photograph does not
     for n in (4, 10, 20):
         if n * p5 * 1.1 >= 0.6 * len(profile):
             break
         lag, h = _peak_near(ac, n * p5, 0.3 * p5)
         if h < 0.5 * height:
+            if n == 4:
+                return None
             break
         p5 = lag / n
     return p5 / MAJOR_MM

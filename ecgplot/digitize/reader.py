@@ -30,6 +30,7 @@ DEFAULT_MM_PER_MV = 10.0
 MIN_INK, MAX_INK = 0.002, 0.3  # share of a print's pixels that are trace ink
 BOUNDARY_MM = 0.6  # columns this close to a lead change (separator, jump) are not read
 MAX_GAP_MM = 2.0  # longer stretches without ink stay missing
+MIN_FOLLOWED = 0.85  # share of a row's columns a trace has ink in
 
 
 @dataclass
@@ -45,7 +46,6 @@ class Digitized:
     paper_found: bool
     mm_per_mv: float
     gain_source: str  # "calibration pulse" or "assumed"
-    grid_found: bool
 
     @property
     def printed(self) -> np.ndarray:
@@ -104,8 +104,8 @@ def digitize_picture(
         raise _fail(source, f"the ink is {guess * 258:.0f} px wide: too small to read")
     px_x = grid_pitch(ink.grid, 1, guess)
     px_y = grid_pitch(ink.grid, 0, px_x or guess)
-    grid_found = px_x is not None and px_y is not None
-    px_x = px_x or guess
+    if px_x is None:
+        raise _fail(source, "no ECG grid found (no 1 mm / 5 mm periodic lines): scale unknown")
     px_y = px_y or px_x
     cols = np.flatnonzero(mask.any(axis=0))
     lo, hi = (int(v) for v in np.percentile(cols, [1, 99]))
@@ -132,10 +132,12 @@ def digitize_picture(
     gain_source = "calibration pulse" if gain else "assumed"
     gain = gain or mm_per_mv or DEFAULT_MM_PER_MV
     signal = np.full((len(LEADS), N_SAMPLES), np.nan, np.float32)
+    followed = []
     x_from, x_to = max(0, int(np.floor(x0))), min(mask.shape[1], int(np.ceil(x1 + line_px)))
     for r, ((a, b), base) in enumerate(zip(bands, baselines)):
         runs = column_runs(mask[a:b, x_from:x_to])
         tops, bots = trace_path(runs, base - a)
+        followed.append(float(np.isfinite(tops).mean()))
         values = column_values(tops, bots, line_px) + a
         for panel in (p for p in panels(layout, strips) if p.row == r):
             n, ys = _panel_samples(values, x_from, x0, px_per_s, panel, px_x)
@@ -143,8 +145,10 @@ def digitize_picture(
                 continue
             ref = np.nanmedian(ys)
             signal[panel.lead, n] = (ref - ys) / (gain * px_y)
-    if not np.isfinite(signal).any():
-        raise _fail(source, "no trace could be followed")
-    return Digitized(
-        signal, layout, strips, (px_x, px_y), angle, paper, gain, gain_source, grid_found
-    )
+    if np.median(followed) < MIN_FOLLOWED:
+        raise _fail(
+            source,
+            f"the rows hold no continuous trace (ink in {np.median(followed):.0%} of the "
+            f"columns of a row, a print has over {MIN_FOLLOWED:.0%})",
+        )
+    return Digitized(signal, layout, strips, (px_x, px_y), angle, paper, gain, gain_source)
