@@ -1,0 +1,174 @@
+"""The digitiser on pictures of real records drawn by an independent program
+(tests/printsim.py: matplotlib, no ecgplot code), never on the project's own renders."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import skimage.data
+
+from ecgplot.aiwin import LEADS, BadInputError, read_record
+from ecgplot.digitize import digitize_picture
+from ecgplot.digitize.quality import record_snr
+from ecgplot.physionet import list_source
+from ecgplot.signal import r_peaks
+from tests.conftest import FIXTURE_DATA, ROOT
+from tests.printsim import PrintStyle, draw_print, photograph, rotate_page
+
+
+@pytest.fixture(scope="module")
+def records() -> dict[str, np.ndarray]:
+    """The 23 committed fixture records, (12, 5000) mV, by name."""
+    return {rec.name: rec.signal for rec in (src.load() for src in list_source(FIXTURE_DATA))}
+
+
+def _snr(signal, got, page) -> np.ndarray:
+    return record_snr(signal, got.signal, page.printed)
+
+
+@pytest.mark.parametrize(
+    ("dpi", "degrees", "grid"), [(100.0, 0.0, "pink"), (160.0, 2.5, "blue"), (220.0, -4.0, "grey")]
+)
+def test_pitch_and_rotation_on_prints_of_known_geometry(records, dpi, degrees, grid):
+    page = draw_print(records["00001_hr"], PrintStyle(dpi=dpi, grid=grid))
+    picture = rotate_page(page.image, degrees)  # counter-clockwise for positive degrees
+    got = digitize_picture(picture, "known.png")
+    px_x, px_y = got.px_per_mm
+    assert abs(px_x / page.px_per_mm - 1) < 0.02
+    assert abs(px_y / page.px_per_mm - 1) < 0.02
+    assert abs(got.rotation_deg - degrees) < 0.5
+
+
+@pytest.mark.parametrize(
+    ("style", "layout", "rhythm", "shown"),
+    [
+        (PrintStyle(layout="3x4", rhythm=("II",)), "3x4", ("II",), 0.3125),
+        (
+            PrintStyle(layout="3x4", rhythm=("V1", "II", "V5"), grid="green"),
+            "3x4",
+            ("V1", "II", "V5"),
+            0.4375,
+        ),
+        (PrintStyle(layout="6x2", grid="red", minor_grid=False), "6x2", (), 0.5),
+        (PrintStyle(layout="12x1", mm_per_mv=5.0, grid="orange"), "12x1", (), 1.0),
+    ],
+)
+def test_each_layout_found_with_its_leads_at_their_times(records, style, layout, rhythm, shown):
+    signal = records["00003_hr"]
+    page = draw_print(signal, style)
+    got = digitize_picture(page.image, "print.png")
+    assert (got.layout, got.rhythm) == (layout, rhythm)
+    assert got.mm_per_mv == style.mm_per_mv and got.gain_source == "calibration pulse"
+    # the samples read are the ones printed (3x4: lead I at 0-2.5 s, aVR at 2.5-5 s, ...),
+    # but for the few columns at a lead change
+    agree = (got.printed == page.printed).mean()
+    assert agree > 0.99
+    assert abs(got.printed.mean() - shown) < 0.01
+    assert np.median(_snr(signal, got, page)) > 12
+
+
+def test_snr_floor_on_clean_prints_of_every_fixture_record(records):
+    medians = []
+    for i, (name, signal) in enumerate(sorted(records.items())):
+        style = PrintStyle(layout=("3x4", "6x2", "12x1")[i % 3], dpi=150.0)
+        style = style if style.layout != "12x1" else PrintStyle(layout="12x1", mm_per_mv=5.0)
+        page = draw_print(signal, style)
+        medians.append(np.median(_snr(signal, digitize_picture(page.image, name), page)))
+    assert np.median(medians) > 14
+    assert min(medians) > 6
+
+
+def test_a_qrs_running_into_the_next_row_is_not_taken_for_that_row(records):
+    """12x1 at 10 mm/mV: rows 15 mm apart, and V2's 3.6 mV QRS reaches past V3's and
+    V4's baselines. Away from the QRS complexes every row must follow its own lead, far
+    closer to it than to the leads printed beside it; where two strokes overlap the
+    columns are shared, so the crossing rows lose QRS detail (a lower SNR floor)."""
+    signal = records["00008_hr"]
+    page = draw_print(signal, PrintStyle(layout="12x1", mm_per_mv=10.0, dpi=150.0))
+    pitch_mm = (215.9 - 30.0 - 16.0) / 11
+    excursion = np.abs(signal - np.median(signal, axis=1, keepdims=True)).max(axis=1) * 10.0
+    crossing = np.flatnonzero(excursion > pitch_mm)
+    assert len(crossing) >= 2  # the print does what the test says
+    got = digitize_picture(page.image, "tall.png").signal
+    snr = record_snr(signal, got, page.printed)
+    assert np.median(snr) > 12
+    affected = sorted({j for i in crossing for j in (i - 1, i, i + 1) if 0 <= j < 12})
+    assert snr[affected].min() > 4
+    calm = np.ones(signal.shape[1], bool)
+    for peak in r_peaks(signal[1], 500):
+        calm[max(0, peak - 40) : peak + 40] = False
+
+    def rms(i: int, j: int) -> float:
+        a, b = got[i, calm], signal[j, calm]
+        return float(np.sqrt(np.mean(((a - np.median(a)) - (b - np.median(b))) ** 2)))
+
+    for i in affected:
+        assert rms(i, i) < 0.03  # mV
+        assert all(rms(i, i) < 0.5 * rms(i, j) for j in (i - 1, i + 1) if 0 <= j < 12)
+
+
+@pytest.mark.parametrize("condition", ["colour scan", "b/w scan", "phone photo"])
+def test_scans_and_photos_of_a_3x4_print(records, condition):
+    rng = np.random.default_rng(7)
+    snrs = []
+    for name in ("00002_hr", "A0689", "JS03291"):
+        signal = records[name]
+        page = draw_print(signal, PrintStyle(dpi=200.0, grid="pink"))
+        got = digitize_picture(photograph(page.image, condition, rng), name)
+        assert got.layout == "3x4"
+        assert got.paper_found == (condition == "phone photo")
+        snrs.append(np.median(_snr(signal, got, page)))
+    assert np.median(snrs) > (8 if condition == "phone photo" else 11)
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "page", "text", "checkerboard", "camera"])
+def test_pictures_that_are_not_ecg_prints_are_refused_naming_the_file(name):
+    img = getattr(skimage.data, name)()
+    img = np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img[..., :3]
+    with pytest.raises(BadInputError, match=f"{name}.jpg: not a readable ECG print"):
+        digitize_picture(img, f"{name}.jpg")
+
+
+def test_the_projects_own_renders_are_not_prints():
+    """A gridless plot has no scale: refused rather than read at a guessed one."""
+    img = cv2.imread(str(ROOT / "docs" / "example_renderings_A0689.png"))[..., ::-1]
+    with pytest.raises(BadInputError, match="no ECG grid"):
+        digitize_picture(img, "render.png")
+
+
+def test_digitize_cli_on_a_folder_of_jpeg_photos(records, tmp_path):
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    rng = np.random.default_rng(3)
+    layouts = {
+        "p3x4": PrintStyle(),
+        "p6x2": PrintStyle(layout="6x2", grid="blue"),
+        "p12x1": PrintStyle(layout="12x1", mm_per_mv=5.0),
+    }
+    for name, style in layouts.items():
+        photo = photograph(draw_print(records["00011_hr"], style).image, "phone photo", rng)
+        cv2.imwrite(str(pics / f"{name}.jpg"), photo[..., ::-1])
+    cv2.imwrite(str(pics / "cat.jpg"), skimage.data.chelsea()[..., ::-1])
+    out = tmp_path / "out"
+    cmd = [sys.executable, str(ROOT / "digitize.py"), "--images", str(pics), "--out", str(out)]
+    refused = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert refused.returncode == 2 and "cat.jpg: not a readable ECG print" in refused.stderr
+    done = subprocess.run([*cmd, "--skip-bad"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    report = pd.read_csv(out / "digitize_report.csv").set_index("name")
+    assert report.loc["cat", "status"] == "unreadable"
+    assert report.loc[list(layouts), "layout"].tolist() == ["3x4", "6x2", "12x1"]
+    rec = read_record(out / "p3x4.mat", missing_ok=True)
+    shown = np.isfinite(rec.signal)
+    assert shown[LEADS.index("II")].all()  # the rhythm strip
+    assert shown[LEADS.index("I"), :1250].mean() > 0.98 and not shown[LEADS.index("I"), 1300:].any()
+    assert (
+        shown[LEADS.index("V6"), 3800:].mean() > 0.98 and not shown[LEADS.index("V6"), :3700].any()
+    )
+    with pytest.raises(BadInputError, match="NaN"):
+        read_record(out / "p3x4.mat")  # a partial record is not a MAT record for training
