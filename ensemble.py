@@ -1,7 +1,7 @@
 """Fuse several runs (and external probs files) into one answer.csv.
 
     python ensemble.py --runs output/A output/B [--probs OOF.csv TEST.csv ...] \
-        [--data DIR] [--labels DATA/trainreference.csv] \
+        [--data DIR | --images DIR_OF_PICTURES] [--labels DATA/trainreference.csv] \
         [--method weights|class_weights|mean|stack] --out answer.csv
 
 Each run must be a k-fold run (``data.fold=all``: ``oof_probs.csv``); its test
@@ -34,7 +34,14 @@ def main() -> int:
         metavar=("OOF_CSV", "TEST_CSV"),
         help="an external model's out-of-fold and test probs.csv (repeatable)",
     )
-    p.add_argument("--data", type=Path, help="test MAT records: the runs predict them here")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--data", type=Path, help="test MAT records: the runs predict them here")
+    source.add_argument(
+        "--images",
+        type=Path,
+        help="pictures of prints: digitised, then the runs predict them here (a picture "
+        "that is not a readable print stops the run, named)",
+    )
     p.add_argument("--labels", type=Path, help="trainreference.csv (default: first run's data)")
     p.add_argument(
         "--method", choices=("weights", "class_weights", "mean", "stack"), default="weights"
@@ -50,7 +57,7 @@ def main() -> int:
     from ecgplot.ensemble import ensemble, file_member, run_member, table_task, write_ensemble
 
     try:
-        members = [run_member(r, args.data) for r in args.runs]
+        members = [run_member(r, args.data, args.images) for r in args.runs]
         members += [file_member(oof, test) for oof, test in args.probs]
         labels_file = args.labels
         if labels_file is None:

@@ -4,6 +4,7 @@
     python predict.py --run output/EXP --data DIR --out answer.csv [--tta 2] [--hr-rule]
         [--backend dygraph|paddle|onnx] [--gradcam NAME ...]
     python predict.py --run output/EXP --images DIR_OF_PICTURES [--skip-bad] [--out ...]
+        (pictures of 3x4, 6x2 or 12x1 prints are digitised first, then predicted)
 
 Renders each record on the fly with the run's own settings, averages the fold models of
 a k-fold run, applies the run's thresholds and the label rules, and writes answer.csv
@@ -28,8 +29,9 @@ def main() -> int:
     source.add_argument(
         "--images",
         type=Path,
-        help="folder of pictures of 12-lead ECGs (PNG/JPEG/TIFF/BMP: scans, photos, "
-        "exports), named by file stem; deskewed, grid removed, cropped to the trace",
+        help="folder of pictures of 12-lead prints (PNG/JPEG/TIFF/BMP: scans, photos), "
+        "named by file stem; each is digitised (as digitize.py does) and predicted by "
+        "any run kind; digitize_report.csv is written beside the answer",
     )
     p.add_argument(
         "--skip-bad",
@@ -61,8 +63,8 @@ def main() -> int:
     args = p.parse_args()
     if args.tta < 0:
         p.error(f"--tta must be 0 or more, got {args.tta}")
-    if args.images and (args.tta or args.hr_rule or args.gradcam):
-        p.error("--images takes no --tta, --hr-rule or --gradcam (they need the signal)")
+    if args.images and (args.tta or args.gradcam):
+        p.error("--images takes no --tta or --gradcam")
     if args.skip_bad and not args.images:
         p.error("--skip-bad goes with --images (bad MAT records are always listed)")
     out = args.out or args.run / "answer.csv"
@@ -80,7 +82,9 @@ def main() -> int:
     try:
         run = load_run(args.run)
         if args.images:
-            pred = predict_pictures(run, args.images, args.skip_bad, backend=args.backend)
+            pred = predict_pictures(
+                run, args.images, args.skip_bad, backend=args.backend, heart_rate_rule=args.hr_rule
+            )
             write_prediction(pred, run.cfg.data.task, out, out.with_name("probs.csv"))
             return _report(pred, out, "pictures")
         data = args.data or Path(run.cfg.data.root)

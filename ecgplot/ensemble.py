@@ -65,10 +65,11 @@ def table_task(frame: pd.DataFrame) -> int:
     return 1 if list(frame.columns) == prob_columns(1) else 2
 
 
-def run_member(run: Path, data: Path | None = None) -> Member:
+def run_member(run: Path, data: Path | None = None, images: Path | None = None) -> Member:
     """A run folder's out-of-fold probabilities and folds, and its test probabilities:
-    predicted here from ``data`` (MAT folder), else the run's ``probs.csv``."""
-    from .infer import load_run, predict_folder  # imports paddle
+    predicted here from ``data`` (MAT folder) or ``images`` (pictures of prints,
+    digitised), else the run's ``probs.csv``."""
+    from .infer import load_run, predict_folder, predict_pictures  # imports paddle
 
     loaded = load_run(run)
     task = loaded.cfg.data.task
@@ -86,8 +87,8 @@ def run_member(run: Path, data: Path | None = None) -> Member:
         ]
     ).sort_index()
     test = None
-    if data is not None:
-        pred = predict_folder(loaded, data)
+    if data is not None or images is not None:
+        pred = predict_folder(loaded, data) if images is None else predict_pictures(loaded, images)
         if pred.bad:
             raise BadInputError(
                 data, f"{len(pred.bad)} unreadable records, e.g. {next(iter(pred.bad))}"

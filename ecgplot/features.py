@@ -11,6 +11,7 @@ sampled every 20 ms.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from tqdm import tqdm
 
 from .aiwin import FS, LEADS, BadInputError, read_record
 from .atomic import atomic_path
-from .signal import bandpass, r_peaks
+from .signal import bandpass_present, r_peaks_present
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +57,20 @@ def feature_names() -> list[str]:
 
 
 def _beats(signal: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
-    """(beats, leads, offsets) samples around each R peak whose window fits the record."""
+    """(beats, leads, offsets) samples around each R peak whose window fits the record
+    (NaN where a lead is not printed)."""
     offsets = np.round(BEAT_OFFSETS_MS / 1000 * fs).astype(int)
     ok = peaks[(peaks + offsets[0] >= 0) & (peaks + offsets[-1] < signal.shape[1])]
     return signal[:, ok[:, None] + offsets[None, :]].transpose(1, 0, 2)
 
 
 def _beat_consistency(beats: np.ndarray, lead: int) -> tuple[float, float]:
-    """Min and mean correlation of each beat with the average beat in ``lead``."""
-    if len(beats) < 2:
-        return np.nan, np.nan
+    """Min and mean correlation of each beat with the average beat in ``lead`` (the beats
+    that lead shows)."""
     x = beats[:, lead]
+    x = x[np.isfinite(x).all(axis=1)]
+    if len(x) < 2:
+        return np.nan, np.nan
     template = x.mean(axis=0)
     x_c, t_c = x - x.mean(axis=1, keepdims=True), template - template.mean()
     denom = np.linalg.norm(x_c, axis=1) * np.linalg.norm(t_c)
@@ -74,17 +78,28 @@ def _beat_consistency(beats: np.ndarray, lead: int) -> tuple[float, float]:
     return float(corr.min()), float(corr.mean())
 
 
+def _per_lead(x: np.ndarray, fs: float) -> np.ndarray:
+    """(leads, PER_LEAD) statistics over the samples each lead has (NaN for none)."""
+    out = np.full((x.shape[0], len(PER_LEAD)), np.nan)
+    for i, lead in enumerate(x):
+        v = lead[np.isfinite(lead)]
+        if len(v) < 2:
+            continue
+        lo, hi = np.percentile(v, [1, 99])
+        freqs, power = scipy.signal.welch(v, fs=fs, nperseg=min(1024, len(v)))
+        out[i] = v.std(), hi - lo, v.max(), v.min(), freqs[power.argmax()]
+    return out
+
+
 def record_features(signal: np.ndarray, fs: float = FS) -> np.ndarray:
     """Feature vector (float64, ``len(feature_names())``) of one (12, n) mV record; NaN
-    where a feature is undefined (too few beats). HistGradientBoosting takes NaN as is."""
-    x = bandpass(np.asarray(signal, np.float64), fs, *BAND_HZ)
-    lo, hi = np.percentile(x, [1, 99], axis=1)
-    freqs, power = scipy.signal.welch(x, fs=fs, nperseg=min(1024, x.shape[1]), axis=1)
-    per_lead = np.stack(
-        [x.std(axis=1), hi - lo, x.max(axis=1), x.min(axis=1), freqs[power.argmax(axis=1)]],
-        axis=1,
-    )
-    peaks = r_peaks(x[LEAD_II], fs)
+    where a feature is undefined (too few beats, a lead a print does not show).
+    HistGradientBoosting takes NaN as is. A partial record (a digitised print) gives each
+    feature from what is there: R peaks on the longest lead shown, each lead's average
+    beat from the beats it shows."""
+    x = bandpass_present(np.asarray(signal, np.float64), fs, *BAND_HZ)
+    per_lead = _per_lead(x, fs)
+    peaks = r_peaks_present(x, fs, LEAD_II)
     rr = np.diff(peaks) / fs
     rhythm = np.full(len(RHYTHM), np.nan)
     rhythm[3] = len(peaks)
@@ -100,7 +115,12 @@ def record_features(signal: np.ndarray, fs: float = FS) -> np.ndarray:
     rhythm[7:9] = _beat_consistency(beats, LEAD_II)
     rhythm[9:11] = _beat_consistency(beats, LEAD_V1)
     n_offsets = len(BEAT_OFFSETS_MS)
-    avg_beat = beats.mean(axis=0) if len(beats) else np.full((len(LEADS), n_offsets), np.nan)
+    if len(beats):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a lead shown in no beat
+            avg_beat = np.nanmean(beats, axis=0)
+    else:
+        avg_beat = np.full((len(LEADS), n_offsets), np.nan)
     return np.concatenate([rhythm, per_lead.ravel(), avg_beat.ravel()])
 
 

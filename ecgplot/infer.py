@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import paddle
+import pandas as pd
 from tqdm import tqdm
 
 from .aiwin import (
@@ -21,10 +22,11 @@ from .aiwin import (
     write_labels,
     write_probs,
 )
-from .atomic import atomic_write
+from .atomic import atomic_path, atomic_write
 from .config import from_dict, load_yaml
 from .data import model_inputs, rendered_views, to_tensor
 from .decide import decide
+from .digitize.folder import REPORT, digitize_pictures, picture_names, report_row
 from .experiment import ExperimentConfig
 from .export import (
     EXPORT_DIR,
@@ -37,9 +39,8 @@ from .export import (
 from .feature_model import CHECKPOINT as FEATURE_CHECKPOINT
 from .feature_model import FeaturePredictor
 from .model import ECGClassifier, build_model
-from .pictures import list_pictures, picture_to_plot, read_picture
-from .render import LAYOUTS
-from .signal import heart_rate
+from .pictures import picture_to_plot, read_picture
+from .signal import heart_rate, heart_rate_present
 from .trainer import MODEL_INFO_FILE, THRESHOLDS_FILE
 
 log = logging.getLogger(__name__)
@@ -220,6 +221,7 @@ class Prediction:
     probs: np.ndarray
     labels: list
     bad: dict[str, str]
+    report: pd.DataFrame | None = None  # pictures: what the digitiser found in each
 
 
 def predict_folder(
@@ -262,32 +264,47 @@ def predict_pictures(
     skip_bad: bool = False,
     batch_size: int = 16,
     backend: str = "dygraph",
+    heart_rate_rule: bool = False,
 ) -> Prediction:
-    """Probabilities and labels for every picture (PNG/JPEG/TIFF/BMP) of ``folder``, each
-    named by its file stem and brought to the model's input by
-    :func:`~ecgplot.pictures.picture_to_plot`. A picture that cannot be read or does not
-    look like an ECG plot stops the run, naming the file, or with ``skip_bad`` is listed
-    in ``bad``."""
+    """Probabilities and labels for every picture (PNG/JPEG/TIFF/BMP) of a print in
+    ``folder``, each named by its file stem. Each picture is digitised
+    (:mod:`ecgplot.digitize`) into a record with the unprinted stretches missing, which
+    any run kind then predicts as it predicts MAT records; a run trained on pictures as
+    images (``photo_aug``) gets them through :func:`~ecgplot.pictures.picture_to_plot`
+    instead. A picture that is not a readable print stops the run, naming the file, or
+    with ``skip_bad`` is listed in ``bad``; the digitise report comes back as
+    ``report``."""
+    if run.cfg.photo_aug.enabled:
+        return _predict_picture_plots(run, folder, skip_bad, batch_size, backend)
+    predictors = load_predictors(run, backend)
+    names, signals, bad, rows = [], [], {}, []
+    for name, path, got, problem in digitize_pictures(folder, skip_bad):
+        rows.append(report_row(name, path, got, problem))
+        if got is None:
+            bad[str(path)] = problem
+            continue
+        names.append(name)
+        signals.append(got.signal)
     cfg = run.cfg
-    if cfg.model.kind != "image" or cfg.data.stft:
-        raise BadInputError(run.path, "pictures need a single-stream image-model run")
-    if cfg.views:
-        raise BadInputError(
-            run.path,
-            "the run sees several renderings of each record (views); a picture "
-            "is one rendering: use a run without views",
-        )
-    if LAYOUTS[cfg.render.layout].beats:
-        raise BadInputError(
-            run.path,
-            f"the run sees beats (layout {cfg.render.layout}), not pictures of a 10 s plot",
-        )
-    paths = list_pictures(folder)
-    stems: dict[str, Path] = {}
-    for path in paths:
-        if path.stem in stems:
-            raise BadInputError(path, f"has the same name as {stems[path.stem].name}")
-        stems[path.stem] = path
+    probs = [
+        predict_signals(predictors, signals[start : start + batch_size], cfg)
+        for start in tqdm(range(0, len(signals), batch_size), desc="predict", disable=None)
+    ]
+    probs_arr = np.concatenate(probs) if probs else np.zeros((0, cfg.num_classes))
+    hrs = [heart_rate_present(s, FS) for s in signals] if heart_rate_rule else None
+    labels = decide(probs_arr, cfg.data.task, run.thresholds, hrs)
+    return Prediction(names, probs_arr, labels, bad, pd.DataFrame(rows))
+
+
+def _predict_picture_plots(
+    run: Run, folder: str | Path, skip_bad: bool, batch_size: int, backend: str
+) -> Prediction:
+    """Pictures straight to a picture-trained image model's input (deskew, grid removal,
+    crop: :func:`~ecgplot.pictures.picture_to_plot`)."""
+    cfg = run.cfg
+    if cfg.model.kind != "image" or cfg.data.stft or cfg.views:
+        raise BadInputError(run.path, "pictures as images need a single-rendering image run")
+    paths = list(picture_names(folder).values())
     predictors = load_predictors(run, backend)
     names, probs, bad = [], [], {}
     for start in tqdm(range(0, len(paths), batch_size), desc="pictures", disable=None):
@@ -315,3 +332,6 @@ def write_prediction(pred: Prediction, task: int, answer: Path, probs: Path) -> 
     write_probs(probs, pred.names, pred.probs, task)
     if pred.bad:
         write_bad_records(answer.with_name("bad_records.csv"), pred.bad)
+    if pred.report is not None:
+        with atomic_path(answer.with_name(REPORT)) as tmp:
+            pred.report.to_csv(tmp, index=False)

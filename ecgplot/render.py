@@ -9,6 +9,7 @@ numpy (``spans``) or OpenCV AA polylines (``opencv``); matplotlib is the referen
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,7 +22,7 @@ from pydantic import Field
 
 from .aiwin import FS, LEADS
 from .config import section
-from .signal import bandpass, r_peaks
+from .signal import bandpass_present, r_peaks_present
 
 DURATION_S = 10.0
 BEAT_WINDOW_S = (-0.4, 0.5)  # median beat around the R peak: a long PR to the T wave's end
@@ -184,40 +185,76 @@ def layout_panels(layout: str, size: int) -> tuple[Panel, ...]:
 
 def _beat_windows(signal: np.ndarray, window_s: tuple[float, float], fs: int) -> np.ndarray:
     """(beats, leads, samples) windows of ``window_s`` around the R peaks found on lead II
-    (neurokit2) that fit in the record; no beat gives one flat window."""
+    (neurokit2; on a partial record, the longest lead shown) that fit in the record, NaN
+    where a lead is not shown; no beat gives one flat window."""
     start = round(window_s[0] * fs)
     offsets = np.arange(start, start + round((window_s[1] - window_s[0]) * fs))
-    peaks = r_peaks(signal[LEADS.index("II")], fs)
+    peaks = r_peaks_present(signal, fs, LEADS.index("II"))
     peaks = peaks[(peaks + offsets[0] >= 0) & (peaks + offsets[-1] < signal.shape[-1])]
     if not len(peaks):
         return np.zeros((1, signal.shape[0], len(offsets)), np.float32)
     return signal[:, peaks[:, None] + offsets[None, :]].transpose(1, 0, 2).astype(np.float32)
 
 
+def _shown(windows: np.ndarray) -> np.ndarray:
+    """(beats, leads) whether a beat's window is complete in a lead."""
+    return np.isfinite(windows).all(axis=-1)
+
+
 def median_beats(signal: np.ndarray, fs: int = FS) -> np.ndarray:
     """Each lead's median beat (12, ``BEAT_SECONDS`` x fs): the sample-wise median of the
     windows from ``BEAT_WINDOW_S[0]`` to ``BEAT_WINDOW_S[1]`` s around the R peaks, as ECG
-    carts print their median complexes. No beat found gives flat lines."""
-    return np.median(_beat_windows(signal, BEAT_WINDOW_S, fs), axis=0)
+    carts print their median complexes; over the beats each lead shows in a partial
+    record (a 3x4 print: two or three). No beat found gives flat lines."""
+    windows = _beat_windows(signal, BEAT_WINDOW_S, fs)
+    shown = _shown(windows)
+    if shown.all():
+        return np.median(windows, axis=0)
+    windows = np.where(shown[..., None], windows, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a lead shown in no beat
+        return np.nan_to_num(np.nanmedian(windows, axis=0)).astype(np.float32)
 
 
 def overlay_beats(signal: np.ndarray, fs: int = FS) -> np.ndarray:
     """Up to ``OVERLAY_BEATS`` windows (beats, 12, ``OVERLAY_SECONDS`` x fs) around R
     peaks, evenly spaced over the record, to be drawn on top of each other: the spread
-    of the neighbouring R peaks shows how regular the rhythm is, an odd beat stands out."""
+    of the neighbouring R peaks shows how regular the rhythm is, an odd beat stands out.
+    A lead of a partial record repeats a window it shows where it shows none (repeats
+    draw over themselves) and is flat where it shows no beat at all."""
     windows = _beat_windows(signal, OVERLAY_WINDOW_S, fs)
     keep = np.unique(np.linspace(0, len(windows) - 1, OVERLAY_BEATS).round().astype(int))
-    return windows[keep]
+    shown = _shown(windows)
+    if shown.all():
+        return windows[keep]
+    windows = windows.copy()
+    for lead in range(windows.shape[1]):
+        have = np.flatnonzero(shown[:, lead])
+        if not len(have):
+            windows[:, lead] = 0.0
+            continue
+        nearest = have[np.abs(np.arange(len(windows))[:, None] - have[None, :]).argmin(axis=1)]
+        windows[:, lead] = windows[nearest, lead]
+    return np.nan_to_num(windows[keep])
 
 
 def prepare_signal(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarray:
     """Signal operations before drawing: the configured band-pass filter, as float32, then
     for a beat layout its median beats (12, n) or superimposed beats (beats, 12, n)."""
-    sig = bandpass(np.asarray(signal, dtype=np.float32), fs, cfg.highpass_hz, cfg.lowpass_hz)
+    sig = np.asarray(signal, dtype=np.float32)
+    sig = bandpass_present(sig, fs, cfg.highpass_hz, cfg.lowpass_hz)
     beats = LAYOUTS[cfg.layout].beats
     if beats == "median":
         return median_beats(sig, fs)
-    return overlay_beats(sig, fs) if beats == "overlay" else sig
+    if beats == "overlay":
+        return overlay_beats(sig, fs)
+    if np.isfinite(sig).all():
+        return sig
+    # a 10 s layout of a partial record: what is not shown is drawn at the lead's level
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a lead not shown at all
+        level = np.nanmedian(np.where(np.isfinite(sig), sig, np.nan), axis=-1, keepdims=True)
+    return np.where(np.isfinite(sig), sig, np.nan_to_num(level)).astype(np.float32)
 
 
 def baseline(signal: np.ndarray, fs: int = FS) -> np.ndarray:

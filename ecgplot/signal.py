@@ -75,3 +75,78 @@ def heart_rate(lead: np.ndarray, fs: float) -> float:
     """Heart rate (bpm) from the median RR interval; NaN when fewer than 2 beats."""
     rr = rr_intervals(lead, fs)
     return float(60.0 / np.median(rr)) if len(rr) else float("nan")
+
+
+def printed_stretches(lead: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of finite samples of one lead (a digitised print marks
+    what it does not show as NaN)."""
+    ok = np.isfinite(lead)
+    if ok.all():
+        return [(0, len(lead))]
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def bandpass_present(
+    signal: np.ndarray, fs: float, highpass: float | None, lowpass: float | None
+) -> np.ndarray:
+    """:func:`bandpass` of a record that may have missing (NaN) stretches: each printed
+    stretch is filtered on its own (one too short for the filter keeps its samples less
+    their median); missing samples stay NaN. A complete record takes the plain path."""
+    if np.isfinite(signal).all():
+        return bandpass(signal, fs, highpass, lowpass)
+    out = np.full_like(signal, np.nan)
+    for i, lead in enumerate(signal):
+        for a, b in printed_stretches(lead):
+            part = lead[a:b]
+            try:
+                out[i, a:b] = bandpass(part, fs, highpass, lowpass)
+            except ValueError:  # shorter than the filter's padding
+                out[i, a:b] = part - np.median(part)
+    return out
+
+
+def rhythm_lead(signal: np.ndarray, preferred: int = 1) -> int:
+    """The lead to find R peaks on: ``preferred`` (lead II) when it is complete, else the
+    lead with the longest printed stretch (a print's rhythm strip)."""
+    if np.isfinite(signal[preferred]).all():
+        return preferred
+    longest = [max((b - a for a, b in printed_stretches(lead)), default=0) for lead in signal]
+    return preferred if longest[preferred] == max(longest) else int(np.argmax(longest))
+
+
+# leads whose R waves neurokit2 finds most reliably first (tall, upright R)
+PEAK_LEAD_ORDER = (1, 10, 11, 0, 9, 5, 8, 2, 7, 4, 6, 3)
+
+
+def r_peaks_present(signal: np.ndarray, fs: float, preferred: int = 1) -> np.ndarray:
+    """R peaks (sample indices) of a record that may have missing stretches: on the
+    longest printed stretch of :func:`rhythm_lead`, and where that leaves time uncovered
+    (a 6x2 print shows no lead for 10 s) on the lead that shows that time longest."""
+    i = rhythm_lead(signal, preferred)
+    a, b = max(printed_stretches(signal[i]), key=lambda s: s[1] - s[0], default=(0, 0))
+    peaks = [r_peaks(signal[i, a:b], fs) + a] if b - a > fs else []
+    covered = np.zeros(signal.shape[1], bool)
+    covered[a:b] = True
+    while not covered.all():
+        best = None
+        for j in PEAK_LEAD_ORDER:
+            for c, d in printed_stretches(signal[j]):
+                new = int((~covered[c:d]).sum())
+                if new > fs and (best is None or new > best[0]):
+                    best = (new, j, c, d)
+        if best is None:
+            break
+        _, j, c, d = best
+        found = r_peaks(signal[j, c:d], fs) + c
+        peaks.append(found[~covered[found]] if len(found) else found)
+        covered[c:d] = True
+    return np.sort(np.concatenate(peaks)) if peaks else np.zeros(0, dtype=int)
+
+
+def heart_rate_present(signal: np.ndarray, fs: float) -> float:
+    """Heart rate (bpm) from the median RR interval of :func:`r_peaks_present` (a record
+    that may have missing stretches); NaN when fewer than 2 beats."""
+    rr = np.diff(r_peaks_present(signal, fs)) / fs
+    rr = rr[rr < 2.5]  # a gap between two stretches is not an RR interval
+    return float(60.0 / np.median(rr)) if len(rr) else float("nan")

@@ -14,12 +14,13 @@ import pytest
 
 from ecgplot import aiwin
 from ecgplot.aiwin import BadInputError
-from ecgplot.infer import load_run, predict_pictures
+from ecgplot.infer import load_run, predict_folder, predict_pictures
 from ecgplot.photo import Creases, PhotoAugConfig, Scribbles, Stains, build_photo_augment
 from ecgplot.pictures import ink, picture_to_plot, read_picture, rotate, skew_angle
 from ecgplot.render import PAPERS, RenderConfig, layout_panels, render_plot
 
 from .conftest import ROOT
+from .printsim import PrintStyle, draw_print, photograph
 from .test_predict import task2_run  # noqa: F401 (fixture)
 
 PAPER = RenderConfig(size=384, grid=True, color=True, paper="red", mm_per_mv=10.0)
@@ -151,25 +152,37 @@ def test_pictures_that_are_not_ecgs_are_bad_input(tmp_path):
     assert "notes.jpg" in str(err.value)
 
 
+def _prints(signals, folder):
+    """Pictures of the records as carts print them, drawn by the independent program:
+    a 3x4 phone photo (JPEG), a 6x2 colour scan (PNG), a 12x1 print (TIFF)."""
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    kinds = [
+        (PrintStyle(), "phone photo", ".jpg"),
+        (PrintStyle(layout="6x2", grid="blue"), "colour scan", ".png"),
+        (PrintStyle(layout="12x1", mm_per_mv=5.0, grid="green"), "clean", ".tiff"),
+    ]
+    for (name, sig), (style, condition, suffix) in zip(signals.items(), kinds):
+        img = photograph(draw_print(sig, style).image, condition, rng)
+        cv2.imwrite(str(folder / f"photo_{name}{suffix}"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    return folder
+
+
 def test_predict_images_end_to_end(task2_run, signals, tmp_path):  # noqa: F811
-    """predict.py --images on JPEG phone-photo-like pictures of real records: answer.csv
-    and probs.csv name every picture by its stem; a bad file stops the run (exit 2,
+    """predict.py --images on pictures of prints of real records: each is digitised and
+    predicted by the (image) run; answer.csv and probs.csv name every picture by its
+    stem, digitize_report.csv says what was found; a bad file stops the run (exit 2,
     named) unless --skip-bad lists it; the probabilities match predict_pictures."""
     run_dir, _ = task2_run
-    pics = tmp_path / "pictures"
-    pics.mkdir()
-    photo = build_photo_augment(PhotoAugConfig(enabled=True, rotate_p=1, perspective_p=1))
-    for i, (name, sig) in enumerate(signals.items()):
-        photo.set_random_seed(i)
-        img = photo(image=render_plot(sig, dataclasses.replace(PAPER, size=512)))["image"]
-        suffix = (".jpg", ".png", ".tiff")[i]
-        cv2.imwrite(str(pics / f"photo_{name}{suffix}"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    pics = _prints(signals, tmp_path / "pictures")
     base = [sys.executable, str(ROOT / "predict.py"), "--run", str(run_dir), "--images", str(pics)]
     out = tmp_path / "out" / "answer.csv"
     proc = subprocess.run([*base, "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-800:]
     answer = pd.read_csv(out, header=None)
     assert sorted(answer[0]) == sorted(f"photo_{n}" for n in signals)
+    report = pd.read_csv(out.with_name("digitize_report.csv")).set_index("name")
+    assert report.loc[[f"photo_{n}" for n in signals], "layout"].tolist() == ["3x4", "6x2", "12x1"]
     probs = pd.read_csv(out.with_name("probs.csv"), index_col=0)
     pred = predict_pictures(load_run(run_dir), pics)
     np.testing.assert_allclose(probs.loc[pred.names].to_numpy(), pred.probs, atol=1e-5)
@@ -184,6 +197,39 @@ def test_predict_images_end_to_end(task2_run, signals, tmp_path):  # noqa: F811
     assert proc.returncode == 0 and "1 bad pictures not predicted" in proc.stderr
     assert len(pd.read_csv(tmp_path / "y.csv", header=None)) == 3
     assert "broken.jpg" in (tmp_path / "bad_records.csv").read_text()
+
+
+def test_feature_runs_predict_pictures_and_ensemble_fuses_them(signals, physionet_t2, tmp_path):
+    """Feature-model runs read the digitised prints from what they show (R peaks on the
+    rhythm strip, each lead's beats in its 2.5 s), close to what they say of the full MAT
+    records; ensemble.py --images fuses two k-fold runs on the pictures."""
+    from ecgplot.trainer import fit
+
+    from .test_features import features_config
+
+    pics = _prints(signals, tmp_path / "pictures")
+    runs = []
+    for name, extra in (("a", []), ("b", ["features.learning_rate=0.2"])):
+        cfg = features_config(physionet_t2, tmp_path, 2, f"name={name}", *extra)
+        fit(cfg)
+        runs.append(cfg.run_dir)
+    feat = load_run(runs[0])
+    from_pictures = predict_pictures(feat, pics)
+    assert sorted(from_pictures.names) == sorted(f"photo_{n}" for n in signals)
+    full = predict_folder(feat, physionet_t2 / "train")
+    full_probs = pd.DataFrame(full.probs, index=full.names)
+    for name, row in zip(from_pictures.names, from_pictures.probs):
+        truth = full_probs.loc[name.removeprefix("photo_")].to_numpy()
+        assert np.abs(row - truth).mean() < 0.15  # the same record, read from its picture
+    out = tmp_path / "fused" / "answer.csv"
+    cmd = [sys.executable, str(ROOT / "ensemble.py"), "--runs", *map(str, runs)]
+    proc = subprocess.run(
+        [*cmd, "--images", str(pics), "--method", "mean", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-800:]
+    assert sorted(aiwin.read_labels(out, 2)) == sorted(from_pictures.names)
 
 
 def test_paper_style_training_caches_augmented_views(small_t2, tmp_path):
