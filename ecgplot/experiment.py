@@ -99,6 +99,9 @@ class FeatureModelConfig:
     min_samples_leaf: Positive = 20
     l2_regularization: NonNegFloat = 0.0
     class_weight: Literal["balanced"] | None = None  # None or "balanced"
+    # print-aware: every training record once more as a print in this layout shows it
+    # (3x4: 2.5 s of each lead, 10 s of lead II), so one model serves MAT and pictures
+    print_copies: Literal["3x4", "6x2"] | None = None
 
 
 @section

@@ -109,6 +109,15 @@ def train_feature_fold(cfg: ExperimentConfig, fold: int, out: Path):
     )
     x_train, x_val = table.loc[split.train].to_numpy(), table.loc[split.val].to_numpy()
     y_train = label_matrix(split.labels, split.train, task)
+    if cfg.features.print_copies:
+        layout = cfg.features.print_copies
+        copies, _ = feature_table(
+            [records / f"{n}.mat" for n in split.train],
+            cfg.run_dir / f"{Path(FEATURE_CACHE).stem}_{layout}{Path(FEATURE_CACHE).suffix}",
+            as_print=layout,
+        )
+        x_train = np.concatenate([x_train, copies.loc[split.train].to_numpy()])
+        y_train = np.concatenate([y_train, y_train])
     log.info(
         "fold %d: feature model on %d train / %d val records, %d features",
         fold,

@@ -125,14 +125,21 @@ def record_features(signal: np.ndarray, fs: float = FS) -> np.ndarray:
 
 
 def feature_table(
-    paths: Sequence[Path], cache: Path | None = None, skip_bad: bool = False
+    paths: Sequence[Path],
+    cache: Path | None = None,
+    skip_bad: bool = False,
+    as_print: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Features of MAT records, one row per record name (index ``name``).
 
     ``cache`` (a pickle) keeps rows keyed by name, file size and modification time, so a
     second call only computes new or changed records. Unreadable records raise
     :class:`BadInputError`, or with ``skip_bad`` are returned in the second value.
+    ``as_print``: the features of each record as a print in that layout shows it
+    (:func:`~ecgplot.digitize.layout.mask_as_print`).
     """
+    from .digitize.layout import mask_as_print
+
     columns = feature_names()
     stamps = {Path(p).stem: _stamp(Path(p)) for p in paths}
     cached = _read_cache(cache, columns)
@@ -146,7 +153,8 @@ def feature_table(
                 raise
             bad[str(path)] = exc.problem
             continue
-        cached[record.name] = (stamps[record.name], record_features(record.signal, record.fs))
+        signal = record.signal if as_print is None else mask_as_print(record.signal, as_print)
+        cached[record.name] = (stamps[record.name], record_features(signal, record.fs))
     if cache is not None and todo:
         _write_cache(cache, cached, columns)
     names = [Path(p).stem for p in paths if str(p) not in bad]

@@ -179,7 +179,7 @@ def build_photo_augment(cfg: PhotoAugConfig) -> A.Compose | None:
     )
 
 
-# Test pictures (benchmarks/robustness.py, tools/make_pictures.py), with settings held out
+# Test pictures (benchmarks/robustness.py), with settings held out
 # from training: not the red paper, +-4 degrees, perspective up to 0.05, JPEG 35-90 that
 # the paper configs train with
 PHONE = PhotoAugConfig(

@@ -273,7 +273,7 @@ def test_paper_style_training_caches_augmented_views(small_t2, tmp_path):
 
 
 def test_every_test_picture_style_reads_back_as_an_ecg(signals, tmp_path):
-    """The robustness benchmark's picture styles (and tools/make_pictures.py's files):
+    """The robustness benchmark's picture styles (and the files write_picture makes):
     each is a real change from the clean render, and the picture pipeline accepts it."""
     from ecgplot.photo import make_picture, picture_styles, write_picture
 

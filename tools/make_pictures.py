@@ -1,10 +1,13 @@
-"""Make pictures of paper ECGs from MAT records, to try predict.py --images on.
+"""Make pictures of 12-lead prints from MAT records, to try digitize.py and
+predict.py --images on.
 
     python tools/make_pictures.py --data dataset/physionet_t2/train --out pictures \
-        [--style "phone photo"|"colour scan"|"b/w scan"|clean] [--size 768] [--limit 20]
+        [--layout 3x4|6x2|12x1|mixed] [--condition "phone photo"|"colour scan"|"b/w scan"|clean]
+        [--limit 20] [--seed 0]
 
-Each record becomes NAME.jpg in the chosen style (ecgplot.photo.picture_styles):
-paper-style render, then the style's scan or photo transform, seeded per record.
+Each record becomes NAME.jpg: drawn as a cart prints it by tests/printsim.py (matplotlib,
+an independent program: no code shared with the package's renderer), then scanned or
+photographed, seeded per record. "mixed" cycles through the three layouts.
 """
 
 from __future__ import annotations
@@ -13,28 +16,38 @@ import argparse
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecgplot.aiwin import list_records, read_record  # noqa: E402
-from ecgplot.logs import setup_logging  # noqa: E402
-from ecgplot.photo import picture_styles, write_picture  # noqa: E402
+from tests.printsim import CONDITIONS, PrintStyle, draw_print, photograph  # noqa: E402
+
+STYLES = {
+    "3x4": PrintStyle(layout="3x4"),
+    "6x2": PrintStyle(layout="6x2", grid="blue"),
+    "12x1": PrintStyle(layout="12x1", mm_per_mv=5.0, grid="green"),
+}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, required=True, help="folder of MAT records")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--style", default="phone photo", choices=list(picture_styles(64)))
-    p.add_argument("--size", type=int, default=768)
+    p.add_argument("--layout", default="mixed", choices=[*STYLES, "mixed"])
+    p.add_argument("--condition", default="phone photo", choices=CONDITIONS)
     p.add_argument("--limit", type=int, help="only the first N records")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
-    setup_logging()
     args.out.mkdir(parents=True, exist_ok=True)
     for i, path in enumerate(list_records(args.data)[: args.limit]):
         record = read_record(path)
+        layout = list(STYLES)[i % 3] if args.layout == "mixed" else args.layout
+        page = draw_print(record.signal, STYLES[layout])
+        picture = photograph(page.image, args.condition, np.random.default_rng(args.seed + i))
         out = args.out / f"{record.name}.jpg"
-        write_picture(out, record.signal, args.style, args.size, args.seed + i)
+        cv2.imwrite(str(out), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
         print(out)
 
 

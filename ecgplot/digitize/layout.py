@@ -10,7 +10,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
-from ..aiwin import LEADS
+from ..aiwin import FS, LEADS, N_SAMPLES
 
 SECONDS = 10.0
 MIN_ROW_MM = 8.0  # closest baselines a print has (12x1 prints: ~15 mm)
@@ -49,6 +49,23 @@ def panels(layout: str, rhythm: tuple[str, ...] = ()) -> list[Panel]:
     return [
         Panel(r, LEADS.index(lead), t0, t1) for r, row in enumerate(grid) for lead, t0, t1 in row
     ]
+
+
+def printed_mask(layout: str = "3x4", rhythm: tuple[str, ...] = ("II",)) -> np.ndarray:
+    """(12, 5000) bool: the samples a print in ``layout`` shows (3x4 + lead II: 2.5 s of
+    each lead at its column's time and lead II's 10 s)."""
+    shown = np.zeros((len(LEADS), N_SAMPLES), bool)
+    for p in panels(layout, rhythm):
+        shown[p.lead, int(round(p.t0 * FS)) : int(round(p.t1 * FS))] = True
+    return shown
+
+
+def mask_as_print(signal: np.ndarray, layout: str = "3x4") -> np.ndarray:
+    """``signal`` with what a ``layout`` print does not show set to NaN (the print-aware
+    training copies)."""
+    return np.where(
+        printed_mask(layout, RHYTHM_DEFAULT[1] if layout == "3x4" else ()), signal, np.nan
+    )
 
 
 def coarse_px_per_mm(mask: np.ndarray) -> float:

@@ -1,0 +1,205 @@
+"""Accuracy from pictures against accuracy from the MAT records, out-of-fold, for the
+signal-feature model, plain and print-aware (``features.print_copies: 3x4``).
+
+Imports the 627 shared records for each task, prints every record as the common 3x4 +
+lead-II rhythm strip print with the independent drawer (tests/printsim.py, benchmark
+settings of benchmarks/digitize.py), turns the print into each condition, digitises it
+(ecgplot.digitize; digitised records cached under --out), trains every fold of
+configs/features_task{T}.yaml with and without print copies, and scores each fold
+model on its own validation records twice: from the MAT records and from the pictures
+(the same records, so the difference is paired). Bootstrap 95% intervals. Last line: JSON.
+
+    python benchmarks/picture_accuracy.py [--tasks 1 2] [--conditions "phone photo"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from digitize import benchmark_style  # noqa: E402
+from ecgplot.aiwin import (  # noqa: E402  # noqa: E402
+    BadInputError,
+    label_matrix,
+    read_labels,
+    read_probs_frame,
+    write_probs,
+)
+from ecgplot.decide import decide  # noqa: E402
+from ecgplot.digitize import digitize_picture  # noqa: E402
+from ecgplot.evaluate import bootstrap_ci, evaluate, scores_task1, scores_task2  # noqa: E402
+from ecgplot.experiment import load_experiment  # noqa: E402
+from ecgplot.feature_model import FeaturePredictor  # noqa: E402
+from ecgplot.infer import load_run  # noqa: E402
+from ecgplot.logs import setup_logging  # noqa: E402
+from ecgplot.physionet import import_physionet, list_source  # noqa: E402
+from ecgplot.trainer import fit  # noqa: E402
+from tests.printsim import CONDITIONS, draw_print, photograph  # noqa: E402
+
+HEADLINE = {1: "auc", 2: "macro_auc"}
+
+
+def digitise_job(job: tuple[int, str, np.ndarray, tuple[str, ...], Path]) -> dict[str, str]:
+    """Print one record (3x4 + II), photograph it in each condition, digitise, cache."""
+    index, name, signal, conditions, out = job
+    rng = np.random.default_rng([index, 0])  # the 3x4 print of benchmarks/digitize.py
+    page = draw_print(signal, benchmark_style("3x4", rng))
+    problems = {}
+    for condition in CONDITIONS:
+        picture = photograph(page.image, condition, rng)
+        if condition not in conditions:
+            continue
+        path = out / condition.replace(" ", "_").replace("/", "") / f"{name}.npy"
+        if path.is_file():
+            continue
+        try:
+            got = digitize_picture(picture, f"{name} ({condition})").signal
+        except BadInputError as exc:
+            problems[f"{name} {condition}"] = exc.problem
+            got = np.full_like(signal, np.nan)  # refused: the model sees nothing
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, got.astype(np.float32))
+    return problems
+
+
+def headline(task: int, y: np.ndarray, probs: np.ndarray) -> dict:
+    if task == 1:
+        return {"auc": scores_task1(y, probs.argmax(1), probs[:, 1])["auc"]}
+    return {"macro_auc": scores_task2(y, (probs > 0.5).astype(int), probs)["macro_auc"]}
+
+
+def paired(task: int, y: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> tuple:
+    """Headline metric of ``a`` minus that of ``b`` on the same records, bootstrap 95%."""
+    key = HEADLINE[task]
+
+    def diff(y, a, b):
+        return {"d": headline(task, y, a)[key] - headline(task, y, b)[key]}
+
+    point = diff(y, a, b)["d"]
+    lo, hi = bootstrap_ci(diff, (y, a, b), n)["d"]
+    return point, lo, hi
+
+
+def picture_oof(run_dir: Path, digitised: Path, task: int) -> tuple[list[str], np.ndarray]:
+    """Every record's probabilities from its picture, by the fold model that did not
+    train on it."""
+    run = load_run(run_dir)
+    names, probs = [], []
+    for ckpt in run.checkpoints:
+        val = list(read_probs_frame(ckpt.parent / "val_probs.csv", task).index)
+        signals = [np.load(digitised / f"{n}.npy") for n in val]
+        probs.append(FeaturePredictor(ckpt)(signals))
+        names += val
+    return names, np.concatenate(probs)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    p.add_argument("--tasks", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--conditions", nargs="+", default=["phone photo", "clean"])
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--bootstrap", type=int, default=1000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmarks" / "picture_accuracy")
+    args = p.parse_args()
+    setup_logging(args.out / "picture_accuracy.log")
+    start = time.perf_counter()
+    sources = list_source(args.shared)
+    cache = args.out / "digitised"
+
+    def jobs():
+        for i, src in enumerate(sources):
+            rec = src.load()
+            yield i, rec.name, rec.signal, tuple(args.conditions), cache
+
+    refused: dict[str, str] = {}
+    with Pool(args.workers) as pool:
+        for problems in tqdm(pool.imap(digitise_job, jobs(), chunksize=4), total=len(sources)):
+            refused.update(problems)
+    figures: dict = {"records": len(sources), "refused": len(refused)}
+    lines = []
+    for task in args.tasks:
+        data = args.out / "data" / f"task{task}"
+        if not (data / "trainreference.csv").is_file():
+            import_physionet(args.shared, data, task=task)
+        truth = read_labels(data / "trainreference.csv", task)
+        for variant, extra in (("plain", []), ("print_aware", ["features.print_copies=3x4"])):
+            name = f"task{task}_features_{variant}"
+            overrides = [
+                f"data.root={data}",
+                f"output_dir={args.out}",
+                "data.fold=all",
+                f"data.n_folds={args.folds}",
+                f"name={name}",
+                *extra,
+            ]
+            fit(load_experiment(ROOT / "configs" / f"features_task{task}.yaml", overrides))
+            run_dir = args.out / name
+            thresholds = load_run(run_dir).thresholds
+            mat = read_probs_frame(run_dir / "oof_probs.csv", task)
+            y = label_matrix(truth, list(mat.index), task)
+            base = evaluate(
+                task,
+                truth,
+                list(mat.index),
+                decide(mat.to_numpy(), task, thresholds),
+                mat.to_numpy(),
+                args.out / f"eval_{name}_mat",
+                args.bootstrap,
+            )
+            key = HEADLINE[task]
+            lo, hi = base["ci95"][key]
+            lines.append(
+                f"task {task} {variant:12s} MAT          {key} {base[key]:.3f} ({lo:.3f}-{hi:.3f})"
+            )
+            figures[f"task{task}_{variant}_mat_{key}"] = round(base[key], 4)
+            for condition in args.conditions:
+                folder = cache / condition.replace(" ", "_").replace("/", "")
+                names, probs = picture_oof(run_dir, folder, task)
+                order = [names.index(n) for n in mat.index]
+                probs = probs[order]
+                tag = condition.replace(" ", "_").replace("/", "")
+                csv = args.out / f"{name}_{tag}_oof_probs.csv"
+                write_probs(csv, list(mat.index), probs, task)
+                res = evaluate(
+                    task,
+                    truth,
+                    list(mat.index),
+                    decide(probs, task, thresholds),
+                    probs,
+                    args.out / f"eval_{name}_{tag}",
+                    args.bootstrap,
+                )
+                d, dlo, dhi = paired(task, y, probs, mat.to_numpy(), args.bootstrap)
+                lo, hi = res["ci95"][key]
+                ratio = res[key] / base[key]
+                cell = f"{key} {res[key]:.3f} ({lo:.3f}-{hi:.3f})"
+                lines.append(
+                    f"task {task} {variant:12s} {condition:12s} {cell}  ratio {ratio:.3f}"
+                    f"  minus MAT {d:+.3f} ({dlo:+.3f}..{dhi:+.3f})"
+                )
+                figures[f"task{task}_{variant}_{tag}_{key}"] = round(res[key], 4)
+                figures[f"task{task}_{variant}_{tag}_ratio"] = round(ratio, 3)
+            print("\n".join(lines[-1 - len(args.conditions) :]), flush=True)
+    figures["minutes"] = round((time.perf_counter() - start) / 60, 1)
+    print(f"\nout-of-fold over {args.folds} folds, 3x4 + II prints, bootstrap 95% intervals:")
+    print("\n".join(lines))
+    if refused:
+        print(f"refused pictures (count as seeing nothing): {len(refused)}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
