@@ -1,15 +1,17 @@
-"""Robustness to pictures of paper ECGs: clean renders, colour scans, black-and-white
-scans and simulated phone photos of the same records, scored by a model trained on
-clean renders only and by one trained with paper styles and photo augmentation.
+"""Robustness of the picture-as-image models to pictures of paper ECGs drawn by another
+program: a model trained on clean renders only and one trained with paper styles and
+photo augmentation, scored on pictures of the same records.
 
 Imports ../shared/data for the task, trains every fold of configs/cpu_rows12_task{T}.yaml
 (clean) and configs/cpu_paper_task{T}.yaml (paper styles, photo augmentation, cached
-augmented views) at --size px, then makes four pictures of every record with settings
-held out from training (other paper colours, stronger rotation, perspective, JPEG and
-light than the training augmentation) and scores each condition out-of-fold: every
-record is predicted by the fold model that did not train on it, its picture brought to
-the model by the same pipeline as ``predict.py --images``. Bootstrap 95% intervals;
-a contact sheet PNG shows one record in every condition. Last line: JSON.
+augmented views) at --size px, then prints every record as a 3x4 + lead-II print with the
+independent drawer (tests/printsim.py, the settings of benchmarks/digitize.py), turns it
+into a clean picture, a colour scan, a black-and-white scan and a phone photo, and
+scores each condition out-of-fold: every record is predicted by the fold model that did
+not train on it, its picture brought to the model by the picture-as-image pipeline
+(``ecgplot.pictures.picture_to_plot``). Bootstrap 95% intervals; a contact sheet PNG
+shows one record in every condition. Last line: JSON. (Digitised pictures through the
+signal models: benchmarks/picture_accuracy.py.)
 
     python benchmarks/robustness.py [--task 1] [--folds 5] [--size 256] [--views N]
 """
@@ -29,7 +31,9 @@ from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from digitize import benchmark_style  # noqa: E402
 from ecgplot.aiwin import label_matrix, read_labels, read_record  # noqa: E402
 from ecgplot.data import load_split, normalize_batch  # noqa: E402
 from ecgplot.evaluate import bootstrap_ci  # noqa: E402
@@ -37,11 +41,11 @@ from ecgplot.experiment import load_experiment  # noqa: E402
 from ecgplot.infer import load_models, load_run  # noqa: E402
 from ecgplot.logs import setup_logging  # noqa: E402
 from ecgplot.model import probabilities  # noqa: E402
-from ecgplot.photo import make_picture, picture_styles  # noqa: E402
 from ecgplot.physionet import import_physionet  # noqa: E402
 from ecgplot.pictures import picture_to_plot  # noqa: E402
 from ecgplot.plots import plt, save_figure  # noqa: E402
 from ecgplot.trainer import fit  # noqa: E402
+from tests.printsim import CONDITIONS, draw_print, photograph  # noqa: E402
 
 
 @paddle.no_grad()
@@ -114,8 +118,15 @@ def main() -> None:
     signals = [read_record(data / "train" / f"{n}.mat").signal for n in names]
     models = {m: load_models(r) for m, r in runs.items()}
     sheet, lines = {}, []
-    for cond in picture_styles(args.size):
-        pics = [make_picture(s, cond, args.size, i) for i, s in enumerate(tqdm(signals, desc=cond))]
+    pages = [
+        draw_print(s, benchmark_style("3x4", np.random.default_rng([i, 0]))).image
+        for i, s in enumerate(tqdm(signals, desc="prints"))
+    ]
+    for cond in CONDITIONS:
+        pics = [
+            photograph(page, cond, np.random.default_rng([i, 1]))
+            for i, page in enumerate(tqdm(pages, desc=cond))
+        ]
         sheet[cond] = pics[0]
         views = [picture_to_plot(pic, args.size, source=None) for pic in pics]
         maps = trunk_of(models["clean-trained"][0], views)  # frozen ImageNet trunk: shared
