@@ -1,15 +1,17 @@
-"""Accuracy from pictures against accuracy from the MAT records, out-of-fold, for the
-signal-feature model, plain and print-aware (``features.print_copies: 3x4``).
+"""Accuracy from pictures against accuracy from the MAT records, out-of-fold: the
+signal-feature model, plain and print-aware (``features.print_copies: 3x4``), and the
+image model (cpu_small, beat renderings), each through the digitiser.
 
 Imports the 627 shared records for each task, prints every record as the common 3x4 +
 lead-II rhythm strip print with the independent drawer (tests/printsim.py, benchmark
 settings of benchmarks/digitize.py), turns the print into each condition, digitises it
 (ecgplot.digitize; digitised records cached under --out), trains every fold of
-configs/features_task{T}.yaml with and without print copies, and scores each fold
+each model's config, and scores each fold
 model on its own validation records twice: from the MAT records and from the pictures
 (the same records, so the difference is paired). Bootstrap 95% intervals. Last line: JSON.
 
     python benchmarks/picture_accuracy.py [--tasks 1 2] [--conditions "phone photo"]
+        [--models features features_print_aware image]
 """
 
 from __future__ import annotations
@@ -40,8 +42,7 @@ from ecgplot.decide import decide  # noqa: E402
 from ecgplot.digitize import digitize_picture  # noqa: E402
 from ecgplot.evaluate import bootstrap_ci, evaluate, scores_task1, scores_task2  # noqa: E402
 from ecgplot.experiment import load_experiment  # noqa: E402
-from ecgplot.feature_model import FeaturePredictor  # noqa: E402
-from ecgplot.infer import load_run  # noqa: E402
+from ecgplot.infer import load_predictors, load_run, predict_signals  # noqa: E402
 from ecgplot.logs import setup_logging  # noqa: E402
 from ecgplot.physionet import import_physionet, list_source  # noqa: E402
 from ecgplot.trainer import fit  # noqa: E402
@@ -93,13 +94,14 @@ def paired(task: int, y: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> tu
 
 def picture_oof(run_dir: Path, digitised: Path, task: int) -> tuple[list[str], np.ndarray]:
     """Every record's probabilities from its picture, by the fold model that did not
-    train on it."""
+    train on it (any run kind: the prediction path of predict.py --images)."""
     run = load_run(run_dir)
     names, probs = [], []
-    for ckpt in run.checkpoints:
+    for ckpt, predictor in zip(run.checkpoints, load_predictors(run)):
         val = list(read_probs_frame(ckpt.parent / "val_probs.csv", task).index)
         signals = [np.load(digitised / f"{n}.npy") for n in val]
-        probs.append(FeaturePredictor(ckpt)(signals))
+        for start in tqdm(range(0, len(val), 32), desc=f"{run_dir.name} {ckpt.parent.name}"):
+            probs.append(predict_signals([predictor], signals[start : start + 32], run.cfg))
         names += val
     return names, np.concatenate(probs)
 
@@ -112,6 +114,13 @@ def main() -> None:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--bootstrap", type=int, default=1000)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=["features", "features_print_aware", "image"],
+        choices=["features", "features_print_aware", "image"],
+    )
+    p.add_argument("--cache", type=Path, default=ROOT / "output" / "cache")
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmarks" / "picture_accuracy")
     args = p.parse_args()
     setup_logging(args.out / "picture_accuracy.log")
@@ -135,8 +144,14 @@ def main() -> None:
         if not (data / "trainreference.csv").is_file():
             import_physionet(args.shared, data, task=task)
         truth = read_labels(data / "trainreference.csv", task)
-        for variant, extra in (("plain", []), ("print_aware", ["features.print_copies=3x4"])):
-            name = f"task{task}_features_{variant}"
+        variants = {
+            "features": ("features", []),
+            "features_print_aware": ("features", ["features.print_copies=3x4"]),
+            "image": ("cpu_small", [f"train.cache_dir={args.cache}"]),
+        }
+        for variant in args.models:
+            config, extra = variants[variant]
+            name = f"task{task}_{variant}"
             overrides = [
                 f"data.root={data}",
                 f"output_dir={args.out}",
@@ -145,7 +160,7 @@ def main() -> None:
                 f"name={name}",
                 *extra,
             ]
-            fit(load_experiment(ROOT / "configs" / f"features_task{task}.yaml", overrides))
+            fit(load_experiment(ROOT / "configs" / f"{config}_task{task}.yaml", overrides))
             run_dir = args.out / name
             thresholds = load_run(run_dir).thresholds
             mat = read_probs_frame(run_dir / "oof_probs.csv", task)
