@@ -36,8 +36,9 @@ def main() -> int:
     p.add_argument(
         "--skip-bad",
         action="store_true",
-        help="with --images: list unreadable or non-ECG pictures in bad_records.csv "
-        "instead of stopping at the first",
+        help="list bad MAT records (or unreadable pictures) in bad_records.csv and answer "
+        "the others, instead of stopping at the first (an answer missing a record is a "
+        "wrong submission)",
     )
     p.add_argument("--out", type=Path, help="answer.csv path (default: RUN/answer.csv)")
     p.add_argument("--tta", type=int, default=0, help="extra time-shifted views to average")
@@ -65,8 +66,6 @@ def main() -> int:
         p.error(f"--tta must be 0 or more, got {args.tta}")
     if args.images and (args.tta or args.gradcam):
         p.error("--images takes no --tta or --gradcam")
-    if args.skip_bad and not args.images:
-        p.error("--skip-bad goes with --images (bad MAT records are always listed)")
     out = args.out or args.run / "answer.csv"
     if out.is_dir():
         p.error(f"--out {out} is a directory; name the answer.csv file")
@@ -94,7 +93,12 @@ def main() -> int:
         if unknown:
             raise BadInputError(data, f"--gradcam names records not here: {', '.join(unknown)}")
         pred = predict_folder(
-            run, data, tta=args.tta, heart_rate_rule=args.hr_rule, backend=args.backend
+            run,
+            data,
+            tta=args.tta,
+            heart_rate_rule=args.hr_rule,
+            backend=args.backend,
+            skip_bad=args.skip_bad,
         )
     except (BadInputError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

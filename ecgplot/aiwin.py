@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -121,6 +123,7 @@ def validate_signal(
 
 
 MAX_NAME_LENGTH = 200
+MAT_HEADER_BYTES = 128  # a level-5 MAT file's text header and version
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -141,27 +144,51 @@ def read_record(path: str | Path, missing_ok: bool = False) -> Record:
     source shows nothing, as in records digitised from prints)."""
     path = Path(path)
     check_name(path.stem, path)
-    if not path.is_file():
-        raise BadInputError(path, "file not found")
+    check_regular_file(path)
     if path.stat().st_size == 0:
         raise BadInputError(path, "file is empty")
     try:
         mat = scipy.io.loadmat(path)
-    except Exception as exc:  # scipy raises ValueError, TypeError, OSError... on corrupt files
+    except OSError as exc:  # scipy's reader hit the end of the file inside a variable
+        raise BadInputError(
+            path, f"truncated MAT file: it ends inside its data ({type(exc).__name__}: {exc})"
+        ) from exc
+    except Exception as exc:  # scipy raises ValueError, TypeError... on corrupt files
         raise BadInputError(path, f"not a readable MAT file ({type(exc).__name__}: {exc})") from exc
+    found = [k for k in mat if not k.startswith("__")]
+    if not found and path.stat().st_size <= MAT_HEADER_BYTES + 8:
+        raise BadInputError(path, "truncated MAT file: nothing after its header")
     if MAT_KEY not in mat:
-        found = ", ".join(k for k in mat if not k.startswith("__")) or "none"
-        raise BadInputError(path, f"no variable '{MAT_KEY}' (variables found: {found})")
+        raise BadInputError(
+            path, f"no variable '{MAT_KEY}' (variables found: {', '.join(found) or 'none'})"
+        )
     return Record(path.stem, validate_signal(mat[MAT_KEY], path, missing_ok=missing_ok))
 
 
+def check_regular_file(path: Path) -> None:
+    """Raise :class:`BadInputError` unless ``path`` is a regular file (or a link to one):
+    a dangling link, a folder or a FIFO named like a record is bad input, and a FIFO is
+    never opened (reading it would wait forever)."""
+    if path.is_symlink() and not path.exists():
+        raise BadInputError(path, f"dangling link (to {os.readlink(path)})")
+    if not path.exists():
+        raise BadInputError(path, "file not found")
+    mode = path.stat().st_mode
+    if stat.S_ISDIR(mode):
+        raise BadInputError(path, "is a folder, not a MAT file")
+    if not stat.S_ISREG(mode):
+        raise BadInputError(path, "is not a regular file (a FIFO, socket or device)")
+
+
 def list_records(folder: str | Path) -> list[Path]:
-    """MAT records of a folder, sorted: ``.mat`` in any case; hidden files (leftover
-    temporary files, ``._*`` resource forks) are not records."""
+    """MAT entries of a folder, sorted: ``.mat`` in any case; hidden files (leftover
+    temporary files, ``._*`` resource forks) are not records. Entries that are not
+    regular files (dangling links, folders, FIFOs) are listed too: reading them gives
+    the error that names what they are, so they are reported, not silently left out."""
     return sorted(
         p
         for p in Path(folder).iterdir()
-        if p.suffix.lower() == ".mat" and not p.name.startswith(".") and p.is_file()
+        if p.suffix.lower() == ".mat" and not p.name.startswith(".")
     )
 
 

@@ -231,9 +231,11 @@ def predict_folder(
     heart_rate_rule: bool = False,
     batch_size: int = 16,
     backend: str = "dygraph",
+    skip_bad: bool = False,
 ) -> Prediction:
-    """Probabilities and competition labels for every MAT record in ``data``; unreadable
-    records are collected in ``bad`` (path -> problem), never silently dropped."""
+    """Probabilities and competition labels for every MAT record in ``data``. A bad
+    record stops the run with its error (an answer missing a record is a wrong
+    submission), or with ``skip_bad`` is collected in ``bad`` (path -> problem)."""
     cfg = run.cfg
     predictors = load_predictors(run, backend)
     paths = find_records(data)
@@ -244,6 +246,8 @@ def predict_folder(
             try:
                 record = read_record(path)
             except BadInputError as exc:
+                if not skip_bad:
+                    raise
                 bad[str(path)] = exc.problem
                 log.warning("skipped %s", exc)
                 continue

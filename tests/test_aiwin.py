@@ -68,8 +68,12 @@ def test_empty_and_truncated_files(tmp_path, signal):
     aiwin.write_record(good, signal)
     cut = tmp_path / "cut.mat"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    with pytest.raises(BadInputError, match="cut.mat: not a readable MAT file"):
+    with pytest.raises(BadInputError, match="cut.mat: truncated MAT file"):
         aiwin.read_record(cut)
+    header_only = tmp_path / "header.mat"
+    header_only.write_bytes(good.read_bytes()[:128])
+    with pytest.raises(BadInputError, match="header.mat: truncated MAT file: nothing after"):
+        aiwin.read_record(header_only)
     with pytest.raises(BadInputError, match="file not found"):
         aiwin.read_record(tmp_path / "missing.mat")
 

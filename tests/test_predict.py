@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import paddle
@@ -13,6 +15,7 @@ import pytest
 from paddle.vision.models import resnet50
 
 from ecgplot import aiwin
+from ecgplot.aiwin import BadInputError
 from ecgplot.data import to_tensor
 from ecgplot.infer import load_run, predict_folder, write_prediction
 from ecgplot.model import use_stride_in_1x1
@@ -71,7 +74,11 @@ def test_task2_answer_format_and_corrupt_file(task2_run, tmp_path):
         "2",
         "--hr-rule",
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    stopped = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    # an answer missing a record is a wrong submission: stop, naming the file
+    assert stopped.returncode == 2 and "BROKEN.mat" in stopped.stderr
+    assert "Traceback" not in stopped.stderr and not out.exists()
+    done = subprocess.run([*cmd, "--skip-bad"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert "1 bad records not predicted" in done.stderr
     lines = out.read_text().splitlines()
@@ -212,3 +219,26 @@ def test_predict_cli_refuses_bad_options(task2_run, tmp_path):
         assert proc.returncode == 2, (extra, proc.stderr[-500:])
         assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-500:]
         assert not out.exists()  # nothing written before the error
+
+
+def test_odd_entries_named_like_records_are_bad_records_not_ignored(task2_run, tmp_path):
+    """A dangling link, a FIFO and a folder named NAME.mat, and a truncated MAT file, are
+    each reported with what they are (a FIFO is never opened: reading it would hang)."""
+    run_dir, data = task2_run
+    folder = tmp_path / "test"
+    folder.mkdir()
+    good = sorted((data / "train").glob("*.mat"))[0]
+    (folder / good.name).write_bytes(good.read_bytes())
+    (folder / "GONE.mat").symlink_to(tmp_path / "nowhere.mat")
+    os.mkfifo(folder / "PIPE.mat")
+    (folder / "DIR.mat").mkdir()
+    (folder / "HALF.mat").write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    pred = predict_folder(load_run(run_dir), folder, skip_bad=True)
+    assert pred.names == [good.stem]
+    problems = {Path(k).name: v for k, v in pred.bad.items()}
+    assert problems["GONE.mat"].startswith("dangling link")
+    assert "FIFO" in problems["PIPE.mat"]
+    assert "is a folder" in problems["DIR.mat"]
+    assert "truncated" in problems["HALF.mat"]
+    with pytest.raises(BadInputError, match="DIR.mat: is a folder"):
+        predict_folder(load_run(run_dir), folder)

@@ -89,7 +89,7 @@ def test_bad_record_stops_run_or_is_skipped(small_t2, tmp_path):
     bad.write_bytes(other.read_bytes()[:200])  # truncated file, newer than its image
     with pytest.raises(BadInputError) as err:
         process_dataset(small_t2, out, SMALL, workers=2, n_folds=3)
-    assert str(bad) in str(err.value) and "not a readable MAT file" in str(err.value)
+    assert str(bad) in str(err.value) and "truncated MAT file" in str(err.value)
     assert kept.read_bytes() == before  # nothing already written was lost
     result = process_dataset(small_t2, out, SMALL, workers=2, n_folds=3, skip_bad=True)
     assert list(result.bad) == [str(bad)]
