@@ -43,6 +43,7 @@ from .aiwin import (
 from .atomic import atomic_write
 from .decide import choose_thresholds, decide
 from .metrics import task_metrics
+from .run_folder import OOF_PROBS, VAL_PROBS
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def run_member(run: Path, data: Path | None = None, images: Path | None = None) 
 
     loaded = load_run(run)
     task = loaded.cfg.data.task
-    oof_file = run / "oof_probs.csv"
+    oof_file = run / OOF_PROBS
     if not oof_file.is_file():
         raise BadInputError(run, "no oof_probs.csv: train the run with data.fold=all")
     oof = read_probs_frame(oof_file, task)
@@ -81,7 +82,7 @@ def run_member(run: Path, data: Path | None = None, images: Path | None = None) 
         [
             pd.Series(
                 int(c.parent.name[4:]),
-                index=read_probs_frame(c.parent / "val_probs.csv", task).index,
+                index=read_probs_frame(c.parent / VAL_PROBS, task).index,
             )
             for c in loaded.checkpoints  # the folds the run recorded, not stale fold dirs
         ]

@@ -20,10 +20,11 @@ from .atomic import atomic_path, atomic_write
 from .experiment import ExperimentConfig, FeatureModelConfig
 from .features import feature_names, feature_table, record_features
 from .metrics import task_metrics
+from .run_folder import FEATURE_CHECKPOINT, VAL_PROBS, FoldResult
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = "model.joblib"
+CHECKPOINT = FEATURE_CHECKPOINT
 FEATURE_CACHE = "features.pkl"
 
 
@@ -99,7 +100,6 @@ class FeaturePredictor:
 def train_feature_fold(cfg: ExperimentConfig, fold: int, out: Path):
     """Fit the feature model on every fold but ``fold``; score and save on ``fold``."""
     from .data import load_split
-    from .trainer import FoldResult  # the engine's fold record (imports paddle)
 
     task = cfg.data.task
     split = load_split(cfg, fold)
@@ -131,7 +131,7 @@ def train_feature_fold(cfg: ExperimentConfig, fold: int, out: Path):
     log.info("fold %d: %s", fold, ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / CHECKPOINT)
-    write_probs(out / "val_probs.csv", split.val, probs, task)
+    write_probs(out / VAL_PROBS, split.val, probs, task)
     with atomic_write(out / "state.json") as fh:
         json.dump({"epoch": 1, "best_epoch": 1, "history": [{"epoch": 1, **metrics}]}, fh)
     return FoldResult(fold, 1, {"epoch": 1, **metrics}, split.val, probs)

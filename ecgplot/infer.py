@@ -36,17 +36,15 @@ from .export import (
     export_model,
     read_export_info,
 )
-from .feature_model import CHECKPOINT as FEATURE_CHECKPOINT
 from .feature_model import FeaturePredictor
 from .model import ECGClassifier, build_model
 from .pictures import picture_to_plot, read_picture
+from .run_folder import CHECKPOINTS, MODEL_INFO_FILE, SUMMARY_FILE, THRESHOLDS_FILE
 from .signal import heart_rate, heart_rate_present
-from .trainer import MODEL_INFO_FILE, THRESHOLDS_FILE
 
 log = logging.getLogger(__name__)
 
 TTA_SHIFT_S = 0.5
-CHECKPOINTS = {"image": "best_model.pdparams", "features": FEATURE_CHECKPOINT}
 
 
 @dataclass
@@ -72,10 +70,10 @@ def load_run(path: str | Path) -> Run:
         cfg = from_dict(ExperimentConfig, load_yaml(path / "config.yaml"))
     except ValueError as exc:
         raise BadInputError(path / "config.yaml", str(exc)) from None
-    summary = _read_json(path / "summary.json", "the run did not finish (train.py writes it)")
+    summary = _read_json(path / SUMMARY_FILE, "the run did not finish (train.py writes it)")
     folds = sorted(int(k) for k in summary.get("folds", {}))
     if not folds:
-        raise BadInputError(path / "summary.json", "lists no trained folds")
+        raise BadInputError(path / SUMMARY_FILE, "lists no trained folds")
     checkpoints = [path / f"fold{k}" / CHECKPOINTS[cfg.model.kind] for k in folds]
     missing = [c for c in checkpoints if not c.is_file()]
     if missing:

@@ -8,7 +8,6 @@ import logging
 import os
 import random
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +25,20 @@ from .losses import build_loss
 from .metrics import default_monitor, task_metrics
 from .model import TopOnly, build_model, probabilities
 from .plots import training_curves
+from .run_folder import (
+    BEST_WEIGHTS,
+    LAST_WEIGHTS,
+    MODEL_INFO_FILE,
+    OOF_PROBS,
+    SUMMARY_FILE,
+    THRESHOLDS_FILE,
+    VAL_PROBS,
+    FoldResult,
+)
 from .schedule import warmup_decay
 from .trunk_cache import CachedTrunkDataset, view_maps
 
 log = logging.getLogger(__name__)
-
-MODEL_INFO_FILE = "model_info.json"  # how to rebuild the network (v1 strides, loaded keys)
-THRESHOLDS_FILE = "thresholds.json"  # decision thresholds chosen on held-out predictions
 
 
 def select_device(name: str) -> str:
@@ -110,15 +116,6 @@ def predict_loader(model, loader, task: int, loss_fn=None, desc: str = "predict"
             count += len(logits)
         probs.append(probabilities(logits, task))
     return np.concatenate(probs), (losses / count if count else float("nan"))
-
-
-@dataclass
-class FoldResult:
-    fold: int
-    best_epoch: int
-    best: dict[str, float]
-    val_names: list[str] = field(default_factory=list)
-    val_probs: np.ndarray | None = None
 
 
 def _optimizer_state(opt_state: dict, model: paddle.nn.Layer, to_structured: bool) -> dict:
@@ -199,8 +196,8 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
 
     monitor = cfg.train.monitor if cfg.train.monitor != "auto" else default_monitor(task)
     state = {"epoch": 0, "best": -np.inf, "best_epoch": -1, "bad_epochs": 0, "history": []}
-    if resume and (out / "last.pdparams").is_file():
-        model.set_state_dict(paddle.load(str(out / "last.pdparams")))
+    if resume and (out / LAST_WEIGHTS).is_file():
+        model.set_state_dict(paddle.load(str(out / LAST_WEIGHTS)))
         opt_state = paddle.load(str(out / "last.pdopt"))
         opt.set_state_dict(_optimizer_state(opt_state, model, to_structured=False))
         state = json.loads((out / "state.json").read_text())
@@ -294,9 +291,9 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
         )
         if main:
             if improved:
-                _save_atomic(model.state_dict(), out / "best_model.pdparams")
-                write_probs(out / "val_probs.csv", split.val, probs, task)
-            _save_atomic(model.state_dict(), out / "last.pdparams")
+                _save_atomic(model.state_dict(), out / BEST_WEIGHTS)
+                write_probs(out / VAL_PROBS, split.val, probs, task)
+            _save_atomic(model.state_dict(), out / LAST_WEIGHTS)
             opt_state = _optimizer_state(opt.state_dict(), model, to_structured=True)
             _save_atomic(opt_state, out / "last.pdopt")
             with atomic_write(out / "state.json") as fh:
@@ -314,8 +311,8 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
         writer.close()
     best = next(h for h in state["history"] if h["epoch"] == state["best_epoch"])
     best_probs = None
-    if (out / "val_probs.csv").is_file():
-        _, best_probs = read_probs(out / "val_probs.csv", task)
+    if (out / VAL_PROBS).is_file():
+        _, best_probs = read_probs(out / VAL_PROBS, task)
     return FoldResult(fold, state["best_epoch"], best, split.val, best_probs)
 
 
@@ -376,7 +373,7 @@ def _write_summary(cfg: ExperimentConfig, run: Path, results: list[FoldResult]) 
         probs = np.concatenate([r.val_probs for r in held_out])
         y = label_matrix(load_split(cfg, held_out[0].fold).labels, names, task)
         if len(results) > 1:
-            write_probs(run / "oof_probs.csv", names, probs, task)
+            write_probs(run / OOF_PROBS, names, probs, task)
             summary["oof"] = task_metrics(task, probs, y)
             log.info(
                 "out-of-fold: %s", ", ".join(f"{k} {v:.4f}" for k, v in summary["oof"].items())
@@ -386,5 +383,5 @@ def _write_summary(cfg: ExperimentConfig, run: Path, results: list[FoldResult]) 
         source = "out-of-fold" if len(results) > 1 else f"validation fold {held_out[0].fold}"
         with atomic_write(run / THRESHOLDS_FILE) as fh:
             json.dump({"source": source, "thresholds": thresholds.tolist()}, fh, indent=1)
-    with atomic_write(run / "summary.json") as fh:
+    with atomic_write(run / SUMMARY_FILE) as fh:
         json.dump(summary, fh, indent=2)

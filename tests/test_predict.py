@@ -242,3 +242,11 @@ def test_odd_entries_named_like_records_are_bad_records_not_ignored(task2_run, t
     assert "truncated" in problems["HALF.mat"]
     with pytest.raises(BadInputError, match="DIR.mat: is a folder"):
         predict_folder(load_run(run_dir), folder)
+
+
+def test_inference_does_not_load_the_training_engine():
+    """predict.py's package path reads a run through ecgplot.run_folder, not the trainer."""
+    code = "import sys, ecgplot.infer; print('ecgplot.trainer' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.strip() == "False"

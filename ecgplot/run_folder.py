@@ -1,0 +1,32 @@
+"""The run folder ``output/NAME/``: the names of what training writes there and
+inference, export and fusion read, and the record of one trained fold. Knows nothing of
+paddle, so reading a run never loads the training engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+CONFIG_FILE = "config.yaml"  # the merged experiment config
+SUMMARY_FILE = "summary.json"  # the folds that finished, with their metrics
+MODEL_INFO_FILE = "model_info.json"  # how to rebuild the network (v1 strides, loaded keys)
+THRESHOLDS_FILE = "thresholds.json"  # decision thresholds chosen on held-out predictions
+OOF_PROBS = "oof_probs.csv"  # k-fold runs: every record by the fold that did not train on it
+VAL_PROBS = "val_probs.csv"  # per fold: its validation records' probabilities
+BEST_WEIGHTS = "best_model.pdparams"  # per fold: the kept image-model weights
+LAST_WEIGHTS = "last.pdparams"  # per fold: the last epoch (resume)
+FEATURE_CHECKPOINT = "model.joblib"  # per fold: the feature model
+CHECKPOINTS = {"image": BEST_WEIGHTS, "features": FEATURE_CHECKPOINT}
+
+
+@dataclass
+class FoldResult:
+    """What training one fold gave: its best epoch and metrics, and its validation
+    records' probabilities (for the out-of-fold table)."""
+
+    fold: int
+    best_epoch: int
+    best: dict[str, float]
+    val_names: list[str] = field(default_factory=list)
+    val_probs: np.ndarray | None = None
