@@ -2,6 +2,7 @@
 
     python train.py --config configs/task2_resnet50_640.yaml [key=value ...]
     python train.py --config configs/cpu_small_task1.yaml data.fold=all
+    python train.py --config configs/cpu_small_task1.yaml --print-config   (merged, then exit)
     python -m paddle.distributed.launch train.py --config ...      (multi-GPU)
 
 Every option lives in the YAML; ``key=value`` overrides any of them (``train.epochs=5``).
@@ -21,6 +22,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--config", required=True, help="experiment YAML (configs/)")
     p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    p.add_argument(
+        "--print-config", action="store_true", help="print the merged config (YAML) and exit"
+    )
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     args = p.parse_args()
     try:
@@ -28,6 +32,11 @@ def main() -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.print_config:
+        from ecgplot.config import dump_yaml, to_dict
+
+        print(dump_yaml(to_dict(cfg)), end="")
+        return 0
     # under paddle.distributed.launch only rank 0 writes the run's log file
     rank = int(os.environ.get("PADDLE_TRAINER_ID", "0"))
     setup_logging(cfg.run_dir / "train.log" if rank == 0 else None)

@@ -7,6 +7,8 @@ import pytest
 from ecgplot.config import apply_overrides, dump_yaml, from_dict, load_yaml, to_dict
 from ecgplot.render import RenderConfig
 
+from .conftest import ROOT
+
 
 def test_overrides_and_nested_dataclasses(tmp_path):
     path = tmp_path / "c.yaml"
@@ -65,3 +67,35 @@ def test_every_shipped_config_loads():
         load_experiment(ROOT / "configs" / "features_task2.yaml", ["model.kind=gbm"])
     with pytest.raises(ValueError, match="signal_aug.enabled needs data.source: signal"):
         load_experiment(ROOT / "configs" / "task2_resnet50_640.yaml", ["signal_aug.enabled=true"])
+
+
+def test_train_print_config_prints_the_merged_config_that_loads_back(tmp_path):
+    """``train.py --print-config``: base configs and overrides merged, as YAML that
+    builds the same experiment again; nothing is trained or written."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from ecgplot.experiment import load_experiment
+
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "--config",
+        str(ROOT / "configs" / "cpu_small_task1.yaml"),
+    ]
+    out = subprocess.run(
+        [*cmd, "train.epochs=3", f"output_dir={tmp_path}", "--print-config"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr[-500:]
+    printed = yaml.safe_load(out.stdout)
+    assert printed["train"]["epochs"] == 3 and printed["data"]["task"] == 1  # override, base
+    saved = tmp_path / "printed.yaml"
+    saved.write_text(out.stdout)
+    again = load_experiment(saved)
+    assert again.train.epochs == 3 and again.model.head == printed["model"]["head"]
+    assert not list(tmp_path.glob("cpu_small_task1*"))
