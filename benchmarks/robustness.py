@@ -4,7 +4,7 @@ photo augmentation, scored on pictures of the same records.
 
 Imports ../shared/data for the task, trains every fold of configs/cpu_rows12_task{T}.yaml
 (clean) and configs/cpu_paper_task{T}.yaml (paper styles, photo augmentation, cached
-augmented views) at --size px, then prints every record as a 3x4 + lead-II print with the
+augmented copies) at --size px, then prints every record as a 3x4 + lead-II print with the
 independent drawer (tests/printsim.py, the settings of benchmarks/digitize.py), turns it
 into a clean picture, a colour scan, a black-and-white scan and a phone photo, and
 scores each condition out-of-fold: every record is predicted by the fold model that did
@@ -13,7 +13,7 @@ not train on it, its picture brought to the model by the picture-as-image pipeli
 shows one record in every condition. Last line: JSON. (Digitised pictures through the
 signal models: benchmarks/picture_accuracy.py.)
 
-    python benchmarks/robustness.py [--task 1] [--folds 5] [--size 256] [--views N]
+    python benchmarks/robustness.py [--task 1] [--folds 5] [--size 256] [--augmented N]
 """
 
 from __future__ import annotations
@@ -78,7 +78,9 @@ def main() -> None:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--bootstrap", type=int, default=1000)
     p.add_argument("--limit", type=int, help="only the first N records (a smoke run)")
-    p.add_argument("--views", type=int, help="cached photo views per record (default: config's)")
+    p.add_argument(
+        "--augmented", type=int, help="cached photo copies per record (default: the config's)"
+    )
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmark_robustness")
     p.add_argument("--cache", type=Path, default=ROOT / "output" / "cache")
     args = p.parse_args()
@@ -100,8 +102,8 @@ def main() -> None:
     for model, config in (("clean-trained", "cpu_rows12"), ("paper-trained", "cpu_paper")):
         t0 = time.perf_counter()
         overrides = [*common, f"name=task{task}_{config}"]
-        if args.views and config == "cpu_paper":
-            overrides.append(f"train.cache_views={args.views}")
+        if args.augmented and config == "cpu_paper":
+            overrides.append(f"train.cache_augmented={args.augmented}")
         cfg = load_experiment(ROOT / "configs" / f"{config}_task{task}.yaml", overrides)
         fit(cfg)
         runs[model] = load_run(args.out / f"task{task}_{config}")
@@ -128,8 +130,8 @@ def main() -> None:
             for i, page in enumerate(tqdm(pages, desc=cond))
         ]
         sheet[cond] = pics[0]
-        views = [picture_to_plot(pic, args.size, source=None) for pic in pics]
-        maps = trunk_of(models["clean-trained"][0], views)  # frozen ImageNet trunk: shared
+        inputs = [picture_to_plot(pic, args.size, source=None) for pic in pics]
+        maps = trunk_of(models["clean-trained"][0], inputs)  # frozen ImageNet trunk: shared
         for model, folds in models.items():
             probs = np.zeros((len(names), 12 if task == 2 else 1), np.float32)
             for k, net in enumerate(folds):

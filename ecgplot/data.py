@@ -258,7 +258,7 @@ class ECGImageDataset(paddle.io.Dataset):
 
     def __getitem__(self, index: int):
         name = self.names[index]
-        views = self.cfg.train.cache_views if self.cfg.train.cache_trunk else 0
+        views = self.cfg.train.cache_augmented if self.cfg.train.cache_trunk else 0
         draw = self.epoch % views if views else self.epoch  # cached views repeat
         rng = np.random.default_rng([self.cfg.train.seed, draw, index])
         plots, stft = self.images(name, rng)

@@ -170,9 +170,10 @@ class TrainConfig:
     max_steps_per_epoch: Positive | None = None  # smoke runs
     cache_trunk: bool = False  # compute the frozen stages once per image, train the rest
     cache_dir: str | None = "output/cache"  # where cached trunk maps are kept (None: memory)
-    # with cache_trunk and augmentation: fixed augmented views cached per record; epoch e
-    # trains on view e mod cache_views (0: no augmentation with a cached trunk)
-    cache_views: NonNeg = 0
+    # with cache_trunk and augmentation: K fixed augmented copies cached per record; epoch
+    # e trains on copy e mod K (0: no augmentation with a cached trunk). "views" are only
+    # the extra renderings of a record (the views section)
+    cache_augmented: NonNeg = 0
 
 
 @section
@@ -250,10 +251,10 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> Exper
         augments = (cfg.image_aug, cfg.signal_aug, cfg.photo_aug)
         if cfg.data.stft:
             raise ValueError("train.cache_trunk serves single-stream models: disable data.stft")
-        if any(a.enabled for a in augments) and not cfg.train.cache_views:
+        if any(a.enabled for a in augments) and not cfg.train.cache_augmented:
             raise ValueError(
-                "train.cache_trunk with augmentation needs train.cache_views > 0 (fixed "
-                "augmented views to cache), or disable image_aug, signal_aug and photo_aug"
+                "train.cache_trunk with augmentation needs train.cache_augmented > 0 (fixed "
+                "augmented copies to cache), or disable image_aug, signal_aug and photo_aug"
             )
         if not 1 <= cfg.model.freeze_stages <= 5:
             raise ValueError("train.cache_trunk needs model.freeze_stages 1-5 (the trunk)")

@@ -20,7 +20,7 @@ from .atomic import atomic_path, atomic_write
 from .experiment import ExperimentConfig, FeatureModelConfig
 from .features import feature_names, feature_table, record_features
 from .metrics import task_metrics
-from .run_folder import FEATURE_CHECKPOINT, VAL_PROBS, FoldResult
+from .run_folder import FEATURE_CHECKPOINT, FOLD_STATE, VAL_PROBS, FoldResult
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,6 @@ def train_feature_fold(cfg: ExperimentConfig, fold: int, out: Path):
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / CHECKPOINT)
     write_probs(out / VAL_PROBS, split.val, probs, task)
-    with atomic_write(out / "state.json") as fh:
+    with atomic_write(out / FOLD_STATE) as fh:
         json.dump({"epoch": 1, "best_epoch": 1, "history": [{"epoch": 1, **metrics}]}, fh)
     return FoldResult(fold, 1, {"epoch": 1, **metrics}, split.val, probs)

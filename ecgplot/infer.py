@@ -151,7 +151,7 @@ def find_records(data: str | Path) -> list[Path]:
     raise BadInputError(data, "no MAT records here or in test/ or val/")
 
 
-def views(signal: np.ndarray, tta: int) -> list[np.ndarray]:
+def tta_shifts(signal: np.ndarray, tta: int) -> list[np.ndarray]:
     """The record plus ``tta`` circularly time-shifted copies (multiples of 0.5 s)."""
     shifts = [0] + [
         int((i // 2 + 1) * TTA_SHIFT_S * FS) * (1 if i % 2 == 0 else -1) for i in range(tta)
@@ -185,12 +185,12 @@ def predict_signals(
 ) -> np.ndarray:
     """Mean probability over fold predictors and TTA views, one row per signal. Image
     models take the rendered views, the feature model the signals themselves."""
-    all_views = [v for signal in signals for v in views(signal, tta)]
+    copies = [v for signal in signals for v in tta_shifts(signal, tta)]
     if cfg.model.kind == "features":
-        inputs = all_views
+        inputs = copies
     else:
         inputs = [
-            np.stack(x) for x in zip(*(model_inputs(*rendered_views(v, cfg)) for v in all_views))
+            np.stack(x) for x in zip(*(model_inputs(*rendered_views(v, cfg)) for v in copies))
         ]
     probs = np.mean([p(inputs) for p in predictors], axis=0)
     return probs.reshape(len(signals), tta + 1, -1).mean(axis=1)

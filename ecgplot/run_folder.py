@@ -16,6 +16,8 @@ OOF_PROBS = "oof_probs.csv"  # k-fold runs: every record by the fold that did no
 VAL_PROBS = "val_probs.csv"  # per fold: its validation records' probabilities
 BEST_WEIGHTS = "best_model.pdparams"  # per fold: the kept image-model weights
 LAST_WEIGHTS = "last.pdparams"  # per fold: the last epoch (resume)
+LAST_OPTIMIZER = "last.pdopt"  # per fold: the optimizer after the last epoch (resume)
+FOLD_STATE = "state.json"  # per fold: epoch, best, history (resume)
 FEATURE_CHECKPOINT = "model.joblib"  # per fold: the feature model
 CHECKPOINTS = {"image": BEST_WEIGHTS, "features": FEATURE_CHECKPOINT}
 

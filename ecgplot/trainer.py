@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from tqdm import tqdm
 from .aiwin import label_matrix, read_probs, write_probs
 from .atomic import atomic_path, atomic_write
 from .config import dump_yaml, to_dict
-from .data import ECGImageDataset, check_processed, load_split, prepare_inputs
+from .data import ECGImageDataset, Split, check_processed, load_split, prepare_inputs
 from .decide import choose_thresholds
 from .experiment import ExperimentConfig
 from .feature_model import train_feature_fold
@@ -27,6 +28,8 @@ from .model import TopOnly, build_model, probabilities
 from .plots import training_curves
 from .run_folder import (
     BEST_WEIGHTS,
+    FOLD_STATE,
+    LAST_OPTIMIZER,
     LAST_WEIGHTS,
     MODEL_INFO_FILE,
     OOF_PROBS,
@@ -36,7 +39,7 @@ from .run_folder import (
     FoldResult,
 )
 from .schedule import warmup_decay
-from .trunk_cache import CachedTrunkDataset, view_maps
+from .trunk_cache import CachedTrunkDataset, augmented_maps
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,13 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     paddle.seed(seed)
+
+
+def stage_seed(seed: int, *stage: int) -> int:
+    """A seed for one stage of a run (a fold, an epoch of a fold) from the run's seed:
+    each stage draws the same numbers whatever ran before it, so a run resumed after
+    being killed at any point ends as an uninterrupted one does."""
+    return int(np.random.SeedSequence([seed, *stage]).generate_state(1)[0])
 
 
 def _worker_init(worker_id: int) -> None:
@@ -139,36 +149,57 @@ def _save_atomic(obj, path: Path) -> None:
         paddle.save(obj, str(tmp))
 
 
-def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False) -> FoldResult:
-    """Train on every fold but ``fold``, validate on ``fold`` each epoch; write to ``out``."""
-    task, main = cfg.data.task, is_main_process()
-    check_processed(cfg)
-    split = load_split(cfg, fold)
-    model = build_model(
-        cfg.model, cfg.num_classes, two_stream=cfg.data.stft, views=len(cfg.renders)
-    )
-    train_ds = ECGImageDataset(cfg, split.train, split.labels, train=True)
-    val_ds = ECGImageDataset(cfg, split.val, split.labels, train=False)
-    trained: paddle.nn.Layer = model  # what a batch goes through: the model, or its top
-    if cfg.train.cache_trunk:
-        train_ds = CachedTrunkDataset(view_maps(model, train_ds, cfg), train_ds)
-        val_ds = CachedTrunkDataset(view_maps(model, val_ds, cfg), val_ds)
-        trained = TopOnly(model)
-    train_loader = make_loader(train_ds, cfg.train.batch_size, True, cfg.data.num_workers)
-    val_loader = make_loader(val_ds, cfg.train.eval_batch_size, False, cfg.data.num_workers)
-    steps = len(train_loader)
-    if cfg.train.max_steps_per_epoch:
-        steps = min(steps, cfg.train.max_steps_per_epoch)
-    log.info(
-        "fold %d: %d train / %d val records, %d steps per epoch",
-        fold,
-        len(split.train),
-        len(split.val),
-        steps,
-    )
+@dataclass
+class FoldState:
+    """Where a fold's training stands (saved as ``state.json`` each epoch, for resume):
+    the last finished epoch, the best monitored value and its epoch, the epochs since
+    it improved, and the metrics of every epoch."""
 
-    train_targets = label_matrix(split.labels, split.train, task)
-    loss_fn = build_loss(cfg.loss, task, train_targets)
+    epoch: int = 0
+    best: float = -np.inf
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    history: list[dict] = field(default_factory=list)
+
+    def record(self, row: dict, value: float, keep_last: bool) -> bool:
+        """Add one epoch's ``row``; whether it is the fold's model now. With
+        ``keep_last`` every epoch is (the last one is kept, and the validation fold
+        never picks it: its out-of-fold probabilities stay unbiased)."""
+        self.history.append(row)
+        self.epoch = row["epoch"]
+        improved = keep_last or value > self.best
+        if improved:
+            self.best, self.best_epoch, self.bad_epochs = value, self.epoch, 0
+        else:
+            self.bad_epochs += 1
+        return improved
+
+    def should_stop(self, patience: int) -> bool:
+        """Early stopping: ``patience`` epochs without improvement (0: never)."""
+        return bool(patience) and self.bad_epochs >= patience
+
+
+@dataclass
+class FoldSetup:
+    """Everything one fold trains with."""
+
+    split: Split
+    model: paddle.nn.Layer  # the whole network (saved)
+    trained: paddle.nn.Layer  # what a batch goes through: the model, or its top
+    train_ds: ECGImageDataset | CachedTrunkDataset
+    train_loader: paddle.io.DataLoader
+    val_loader: paddle.io.DataLoader
+    steps: int
+    loss_fn: paddle.nn.Layer
+    opt: paddle.optimizer.Optimizer
+    scheduler: paddle.optimizer.lr.LRScheduler
+    scaler: paddle.amp.GradScaler | None
+    monitor: str
+
+
+def build_optimizer(cfg: ExperimentConfig, model: paddle.nn.Layer, steps: int):
+    """(optimizer, scheduler): AdamW or momentum over the trainable parameters, with the
+    configured warmup + decay per step and optional global-norm gradient clipping."""
     o = cfg.optim
     scheduler = warmup_decay(
         o.lr,
@@ -190,130 +221,208 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
         )
     else:
         raise ValueError(f"optim.name must be adamw or momentum, got {o.name!r}")
-    use_amp = cfg.train.amp and paddle.device.get_device().startswith("gpu")
-    scaler = paddle.amp.GradScaler() if use_amp else None
-    net = paddle.DataParallel(trained) if world_size() > 1 else trained
+    return opt, scheduler
 
+
+def setup_fold(cfg: ExperimentConfig, fold: int) -> FoldSetup:
+    """The fold's split, network, datasets (through the cached trunk when configured),
+    loaders, loss, optimizer and schedule."""
+    check_processed(cfg)
+    split = load_split(cfg, fold)
+    seed_everything(stage_seed(cfg.train.seed, fold))  # the head's initial weights
+    model = build_model(
+        cfg.model, cfg.num_classes, two_stream=cfg.data.stft, views=len(cfg.renders)
+    )
+    train_ds = ECGImageDataset(cfg, split.train, split.labels, train=True)
+    val_ds = ECGImageDataset(cfg, split.val, split.labels, train=False)
+    trained: paddle.nn.Layer = model
+    if cfg.train.cache_trunk:
+        train_ds = CachedTrunkDataset(augmented_maps(model, train_ds, cfg), train_ds)
+        val_ds = CachedTrunkDataset(augmented_maps(model, val_ds, cfg), val_ds)
+        trained = TopOnly(model)
+    train_loader = make_loader(train_ds, cfg.train.batch_size, True, cfg.data.num_workers)
+    val_loader = make_loader(val_ds, cfg.train.eval_batch_size, False, cfg.data.num_workers)
+    steps = len(train_loader)
+    if cfg.train.max_steps_per_epoch:
+        steps = min(steps, cfg.train.max_steps_per_epoch)
+    log.info(
+        "fold %d: %d train / %d val records, %d steps per epoch",
+        fold,
+        len(split.train),
+        len(split.val),
+        steps,
+    )
+    task = cfg.data.task
+    loss_fn = build_loss(cfg.loss, task, label_matrix(split.labels, split.train, task))
+    opt, scheduler = build_optimizer(cfg, model, steps)
+    use_amp = cfg.train.amp and paddle.device.get_device().startswith("gpu")
     monitor = cfg.train.monitor if cfg.train.monitor != "auto" else default_monitor(task)
-    state = {"epoch": 0, "best": -np.inf, "best_epoch": -1, "bad_epochs": 0, "history": []}
-    if resume and (out / LAST_WEIGHTS).is_file():
-        model.set_state_dict(paddle.load(str(out / LAST_WEIGHTS)))
-        opt_state = paddle.load(str(out / "last.pdopt"))
-        opt.set_state_dict(_optimizer_state(opt_state, model, to_structured=False))
-        state = json.loads((out / "state.json").read_text())
-        scheduler.last_epoch = state["epoch"] * steps - 1
-        scheduler.step()
-        log.info(
-            "resumed fold %d from epoch %d (best %s %.4f)",
-            fold,
-            state["epoch"],
-            monitor,
-            state["best"],
-        )
+    return FoldSetup(
+        split,
+        model,
+        trained,
+        train_ds,
+        train_loader,
+        val_loader,
+        steps,
+        loss_fn,
+        opt,
+        scheduler,
+        paddle.amp.GradScaler() if use_amp else None,
+        monitor,
+    )
+
+
+def restore(setup: FoldSetup, out: Path, fold: int) -> FoldState:
+    """The fold's state from its last checkpoint (weights, optimizer, schedule), or a
+    fresh state when there is none."""
+    if not (out / LAST_WEIGHTS).is_file():
+        return FoldState()
+    setup.model.set_state_dict(paddle.load(str(out / LAST_WEIGHTS)))
+    opt_state = paddle.load(str(out / LAST_OPTIMIZER))
+    setup.opt.set_state_dict(_optimizer_state(opt_state, setup.model, to_structured=False))
+    state = FoldState(**json.loads((out / FOLD_STATE).read_text()))
+    setup.scheduler.last_epoch = state.epoch * setup.steps - 1
+    setup.scheduler.step()
+    log.info(
+        "resumed fold %d from epoch %d (best %s %.4f)",
+        fold,
+        state.epoch,
+        setup.monitor,
+        state.best,
+    )
+    return state
+
+
+def train_epoch(setup: FoldSetup, net: paddle.nn.Layer, fold: int, epoch: int, log_every: int):
+    """One pass over the training loader (at most ``steps`` batches): (mean loss,
+    images per second)."""
+    if hasattr(setup.train_ds, "set_epoch"):
+        setup.train_ds.set_epoch(epoch)
+    net.train()  # the model's own train(): keeps frozen stages and BatchNorm in eval
+    opt, scaler = setup.opt, setup.scaler
+    total, seen, start = 0.0, 0, time.perf_counter()
+    bar = tqdm(total=setup.steps, desc=f"fold {fold} epoch {epoch}", leave=False, disable=None)
+    for step, batch in enumerate(setup.train_loader):
+        if step >= setup.steps:
+            break
+        *inputs, target = batch
+        inputs = prepare_inputs(inputs)
+        with paddle.amp.auto_cast(enable=scaler is not None):
+            logits = net(*inputs)
+            loss = setup.loss_fn(logits.astype("float32"), target)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
+        opt.clear_grad()
+        setup.scheduler.step()
+        total += float(loss) * len(target)
+        seen += len(target)
+        bar.update()
+        bar.set_postfix(loss=f"{total / seen:.4f}", lr=f"{opt.get_lr():.2e}")
+        if (step + 1) % log_every == 0:
+            log.info(
+                "fold %d epoch %d step %d/%d: loss %.4f, lr %.2e",
+                fold,
+                epoch,
+                step + 1,
+                setup.steps,
+                total / seen,
+                opt.get_lr(),
+            )
+    bar.close()
+    return total / seen, seen / (time.perf_counter() - start)
+
+
+def validate(setup: FoldSetup, task: int) -> tuple[np.ndarray, float, dict[str, float]]:
+    """(probabilities, loss, metrics) of the validation fold."""
+    probs, val_loss = predict_loader(
+        setup.trained, setup.val_loader, task, setup.loss_fn, "validate"
+    )
+    metrics = task_metrics(task, probs, label_matrix(setup.split.labels, setup.split.val, task))
+    return probs, val_loss, metrics
+
+
+def save_epoch(setup: FoldSetup, state: FoldState, out: Path, improved: bool, probs, task: int):
+    """The fold's files after an epoch: best weights and validation probabilities when
+    it improved; always the last weights, optimizer, state, metrics table and curves."""
+    if improved:
+        _save_atomic(setup.model.state_dict(), out / BEST_WEIGHTS)
+        write_probs(out / VAL_PROBS, setup.split.val, probs, task)
+    _save_atomic(setup.model.state_dict(), out / LAST_WEIGHTS)
+    opt_state = _optimizer_state(setup.opt.state_dict(), setup.model, to_structured=True)
+    _save_atomic(opt_state, out / LAST_OPTIMIZER)
+    with atomic_write(out / FOLD_STATE) as fh:
+        json.dump(asdict(state), fh, indent=1)
+    _write_history(out / "metrics.csv", state.history)
+    training_curves(out / "curves.png", state.history, setup.monitor)
+
+
+def _write_model_info(model: paddle.nn.Layer, cfg: ExperimentConfig, run: Path) -> None:
+    info = {
+        "stride_in_1x1": model.stride_in_1x1,
+        "pretrained": cfg.model.pretrained,
+        "load_report": model.load_report,
+    }
+    with atomic_write(run / MODEL_INFO_FILE) as fh:
+        json.dump(info, fh, indent=1)
+
+
+def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False) -> FoldResult:
+    """Train on every fold but ``fold``, validate on ``fold`` each epoch; write to ``out``."""
+    task, main = cfg.data.task, is_main_process()
+    setup = setup_fold(cfg, fold)
+    net = paddle.DataParallel(setup.trained) if world_size() > 1 else setup.trained
+    state = restore(setup, out, fold) if resume else FoldState()
     writer = _visualdl(out) if main else None
     out.mkdir(parents=True, exist_ok=True)
     if main:
-        info = {
-            "stride_in_1x1": model.stride_in_1x1,
-            "pretrained": cfg.model.pretrained,
-            "load_report": model.load_report,
-        }
-        with atomic_write(out.parent / MODEL_INFO_FILE) as fh:
-            json.dump(info, fh, indent=1)
-
-    for epoch in range(state["epoch"] + 1, cfg.train.epochs + 1):
-        if hasattr(train_ds, "set_epoch"):
-            train_ds.set_epoch(epoch)
-        net.train()  # the model's own train(): keeps frozen stages and BatchNorm in eval
-        total, seen, start = 0.0, 0, time.perf_counter()
-        bar = tqdm(total=steps, desc=f"fold {fold} epoch {epoch}", leave=False, disable=None)
-        for step, batch in enumerate(train_loader):
-            if step >= steps:
-                break
-            *inputs, target = batch
-            inputs = prepare_inputs(inputs)
-            with paddle.amp.auto_cast(enable=use_amp):
-                logits = net(*inputs)
-                loss = loss_fn(logits.astype("float32"), target)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-            else:
-                loss.backward()
-                opt.step()
-            opt.clear_grad()
-            scheduler.step()
-            total += float(loss) * len(target)
-            seen += len(target)
-            bar.update()
-            bar.set_postfix(loss=f"{total / seen:.4f}", lr=f"{opt.get_lr():.2e}")
-            if (step + 1) % cfg.train.log_interval == 0:
-                log.info(
-                    "fold %d epoch %d step %d/%d: loss %.4f, lr %.2e",
-                    fold,
-                    epoch,
-                    step + 1,
-                    steps,
-                    total / seen,
-                    opt.get_lr(),
-                )
-        bar.close()
-        images_per_s = seen / (time.perf_counter() - start)
-        probs, val_loss = predict_loader(trained, val_loader, task, loss_fn, "validate")
-        metrics = task_metrics(task, probs, label_matrix(split.labels, split.val, task))
+        _write_model_info(setup.model, cfg, out.parent)
+    for epoch in range(state.epoch + 1, cfg.train.epochs + 1):
+        seed_everything(stage_seed(cfg.train.seed, fold, epoch))  # shuffle order, dropout
+        train_loss, images_per_s = train_epoch(setup, net, fold, epoch, cfg.train.log_interval)
+        probs, val_loss, metrics = validate(setup, task)
         row = {
             "epoch": epoch,
-            "train_loss": total / seen,
+            "train_loss": train_loss,
             "val_loss": val_loss,
-            "lr": opt.get_lr(),
+            "lr": setup.opt.get_lr(),
             "images_per_s": images_per_s,
             **metrics,
         }
-        state["history"].append(row)
-        # keep: last makes every epoch the fold's model, so the final one is kept and the
-        # validation fold never picks it (its out-of-fold probabilities stay unbiased)
-        improved = cfg.train.keep == "last" or metrics[monitor] > state["best"]
-        if improved:
-            state.update(best=metrics[monitor], best_epoch=epoch, bad_epochs=0)
-        else:
-            state["bad_epochs"] += 1
-        state["epoch"] = epoch
+        improved = state.record(row, metrics[setup.monitor], cfg.train.keep == "last")
         log.info(
             "fold %d epoch %d: train loss %.4f, val loss %.4f, %s, %.2f img/s%s",
             fold,
             epoch,
-            row["train_loss"],
+            train_loss,
             val_loss,
             ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
             images_per_s,
             " (best)" if improved else "",
         )
         if main:
-            if improved:
-                _save_atomic(model.state_dict(), out / BEST_WEIGHTS)
-                write_probs(out / VAL_PROBS, split.val, probs, task)
-            _save_atomic(model.state_dict(), out / LAST_WEIGHTS)
-            opt_state = _optimizer_state(opt.state_dict(), model, to_structured=True)
-            _save_atomic(opt_state, out / "last.pdopt")
-            with atomic_write(out / "state.json") as fh:
-                json.dump(state, fh, indent=1)
-            _write_history(out / "metrics.csv", state["history"])
-            training_curves(out / "curves.png", state["history"], monitor)
+            save_epoch(setup, state, out, improved, probs, task)
             if writer is not None:
                 for key, value in row.items():
                     if key != "epoch":
                         writer.add_scalar(tag=f"fold{fold}/{key}", step=epoch, value=value)
-        if cfg.train.early_stop and state["bad_epochs"] >= cfg.train.early_stop:
-            log.info("early stop: %s did not improve for %d epochs", monitor, state["bad_epochs"])
+        if state.should_stop(cfg.train.early_stop):
+            log.info(
+                "early stop: %s did not improve for %d epochs", setup.monitor, state.bad_epochs
+            )
             break
     if writer is not None:
         writer.close()
-    best = next(h for h in state["history"] if h["epoch"] == state["best_epoch"])
+    best = next(h for h in state.history if h["epoch"] == state.best_epoch)
     best_probs = None
     if (out / VAL_PROBS).is_file():
         _, best_probs = read_probs(out / VAL_PROBS, task)
-    return FoldResult(fold, state["best_epoch"], best, split.val, best_probs)
+    return FoldResult(fold, state.best_epoch, best, setup.split.val, best_probs)
 
 
 def _visualdl(out: Path):

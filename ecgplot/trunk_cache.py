@@ -78,29 +78,29 @@ def trunk_maps(model, dataset, cfg: ExperimentConfig, batch_size: int = 16) -> n
     )
 
 
-def view_maps(model, dataset, cfg: ExperimentConfig) -> list[np.ndarray]:
-    """Trunk maps of each cached view: the augmented views 0..``train.cache_views``-1 of
-    a training set that augments, else the one fixed rendering."""
-    if not (dataset.train and cfg.train.cache_views):
+def augmented_maps(model, dataset, cfg: ExperimentConfig) -> list[np.ndarray]:
+    """Trunk maps of each cached copy: the augmented copies 0..``train.cache_augmented``-1
+    of a training set that augments, else the one fixed rendering."""
+    if not (dataset.train and cfg.train.cache_augmented):
         return [trunk_maps(model, dataset, cfg)]
     maps = []
-    for view in range(cfg.train.cache_views):
-        dataset.set_epoch(view)
+    for copy in range(cfg.train.cache_augmented):
+        dataset.set_epoch(copy)
         maps.append(trunk_maps(model, dataset, cfg))
     return maps
 
 
 class CachedTrunkDataset(paddle.io.Dataset):
     """(trunk map as float32, target) of each record, over precomputed maps; with several
-    views (cached augmentations) epoch e serves view e mod their number."""
+    cached augmented copies epoch e serves copy e mod their number."""
 
     def __init__(self, maps: list[np.ndarray], image_dataset):
-        self.views = maps
+        self.copies = maps
         self.maps = maps[0]
         self.images = image_dataset
 
     def set_epoch(self, epoch: int) -> None:
-        self.maps = self.views[epoch % len(self.views)]
+        self.maps = self.copies[epoch % len(self.copies)]
 
     def __len__(self) -> int:
         return len(self.maps)

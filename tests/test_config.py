@@ -54,7 +54,7 @@ def test_every_shipped_config_loads():
     assert small.train.cache_trunk and small.model.freeze_stages == small.model.stages == 4
     assert (small.model.head, small.train.keep) == ("rows", "last")
     paper = load_experiment(ROOT / "configs" / "cpu_paper_task1.yaml")
-    assert paper.render.color and paper.photo_aug.enabled and paper.train.cache_views == 4
+    assert paper.render.color and paper.photo_aug.enabled and paper.train.cache_augmented == 4
     full = load_experiment(ROOT / "configs" / "task2_resnet50_640_stft.yaml", ["optim.lr=0.01"])
     assert full.render.size == 640 and full.data.stft and full.optim.lr == 0.01
     with pytest.raises(ValueError, match="'macro_auc' is not a task-1 validation metric"):

@@ -234,7 +234,7 @@ def test_feature_runs_predict_pictures_and_ensemble_fuses_them(signals, physione
 
 def test_paper_style_training_caches_augmented_views(small_t2, tmp_path):
     """render.color + photo_aug with a cached trunk: each training record's
-    train.cache_views photo views are computed once and cached (validation records once,
+    train.cache_augmented photo views are computed once and cached (validation records once,
     unaugmented), epochs cycle through them, and the run predicts pictures."""
     from ecgplot.data import load_split
     from ecgplot.trainer import fit
@@ -252,14 +252,14 @@ def test_paper_style_training_caches_augmented_views(small_t2, tmp_path):
         "model.freeze_stages=4",
         "train.cache_trunk=true",
         f"train.cache_dir={cache}",
-        "train.cache_views=2",
+        "train.cache_augmented=2",
         "train.epochs=3",
     )
     fit(cfg)
     split = load_split(cfg, 0)
     maps = list(cache.glob("trunk-*/*.npy"))
     assert len(maps) == 2 * len(split.train) + len(split.val)
-    with pytest.raises(ValueError, match="needs train.cache_views > 0"):
+    with pytest.raises(ValueError, match="needs train.cache_augmented > 0"):
         tiny_config(
             small_t2,
             tmp_path,

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import cv2
 import numpy as np
 import paddle
 import pytest
@@ -20,6 +21,7 @@ from ecgplot.schedule import lr_factor, warmup_decay
 from ecgplot.trainer import fit, make_loader, predict_loader, seed_everything
 
 from .conftest import ROOT
+from .printsim import PrintStyle, draw_print
 
 
 def tiny_config(data: Path, out: Path, *extra: str):
@@ -405,12 +407,63 @@ def test_views_stack_renderings_through_one_trunk(small_t2, tmp_path):
         np.testing.assert_allclose(other.probs, pred.probs, atol=1e-4)
     (cam,) = save_gradcams(run, small_t2 / "train", [split.val[0]], tmp_path / "cam")
     assert cam.is_file()
-    with pytest.raises(BadInputError, match="views"):
-        predict_pictures(run, tmp_path)
-    beats = dataclasses.replace(run, cfg=tiny_config(small_t2, tmp_path, "render.layout=beats12"))
-    with pytest.raises(BadInputError, match="sees beats"):
-        predict_pictures(beats, tmp_path)
+    # pictures reach a run with views and beat renderings through the digitiser
+    pics = tmp_path / "pictures"
+    pics.mkdir()
+    page = draw_print(signal, PrintStyle(dpi=120.0))
+    cv2.imwrite(str(pics / "print.png"), cv2.cvtColor(page.image, cv2.COLOR_RGB2BGR))
+    from_picture = predict_pictures(run, pics)
+    assert from_picture.names == ["print"] and np.isfinite(from_picture.probs).all()
+    assert from_picture.report.loc[0, "layout"] == "3x4"
     with pytest.raises(ValueError, match="freeze_stages == model.stages"):
         tiny_config(small_t2, tmp_path, "views=[{mm_per_mv: 20}]")
     with pytest.raises(ValueError, match=r"views\[0\].size must equal render.size"):
         tiny_config(small_t2, tmp_path, "views=[{size: 128}]", "model.freeze_stages=5")
+
+
+def test_killed_at_any_point_and_resumed_ends_as_an_uninterrupted_run(small_t2, tmp_path):
+    """train.py killed (SIGKILL) in the middle of a k-fold run, then rerun with
+    --resume, writes the same out-of-fold probabilities as a run never interrupted:
+    every fold and epoch draws its own seeded numbers, and the last checkpoint
+    restores weights, optimizer and schedule."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pandas as pd
+
+    from ecgplot.config import dump_yaml, to_dict
+
+    def command(out: Path) -> list[str]:
+        cfg = tiny_config(small_t2, out, "data.fold=all", "data.n_folds=2", "train.epochs=3")
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "experiment.yaml"
+        path.write_text(dump_yaml(to_dict(cfg)))
+        return [sys.executable, str(ROOT / "train.py"), "--config", str(path)]
+
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    done = subprocess.run(command(whole), capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-800:]
+    proc = subprocess.Popen(
+        command(broken),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    state = broken / "tiny" / "fold1" / "state.json"  # killed inside the second fold
+    deadline = time.time() + 600
+    while not state.is_file() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (broken / "tiny" / "oof_probs.csv").exists()  # it did not finish
+    resumed = subprocess.run(
+        [*command(broken), "--resume"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert resumed.returncode == 0, resumed.stderr[-800:]
+    a = pd.read_csv(whole / "tiny" / "oof_probs.csv", index_col=0)
+    b = pd.read_csv(broken / "tiny" / "oof_probs.csv", index_col=0)
+    pd.testing.assert_frame_equal(a, b, atol=1e-6)
