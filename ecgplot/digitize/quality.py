@@ -18,6 +18,8 @@ def lead_snr(true: np.ndarray, est: np.ndarray, printed: np.ndarray, fs: int = F
         return float("nan")
     t = true[idx] - true[idx].mean()
     power = float(np.square(t).sum())
+    if power < 1e-12:  # a flat lead (all zero in the record): SNR is undefined
+        return float("nan")
     best = -np.inf
     for lag in range(-int(MAX_SHIFT_S * fs), int(MAX_SHIFT_S * fs) + 1):
         j = idx + lag
