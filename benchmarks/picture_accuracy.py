@@ -54,6 +54,9 @@ HEADLINE = {1: "auc", 2: "macro_auc"}
 def digitise_job(job: tuple[int, str, np.ndarray, tuple[str, ...], Path]) -> dict[str, str]:
     """Print one record (3x4 + II), photograph it in each condition, digitise, cache."""
     index, name, signal, conditions, out = job
+    paths = {c: out / c.replace(" ", "_").replace("/", "") / f"{name}.npy" for c in conditions}
+    if all(p.is_file() for p in paths.values()):  # digitised by an earlier run
+        return {}
     rng = np.random.default_rng([index, 0])  # the 3x4 print of benchmarks/digitize.py
     page = draw_print(signal, benchmark_style("3x4", rng))
     problems = {}
@@ -61,7 +64,7 @@ def digitise_job(job: tuple[int, str, np.ndarray, tuple[str, ...], Path]) -> dic
         picture = photograph(page.image, condition, rng)
         if condition not in conditions:
             continue
-        path = out / condition.replace(" ", "_").replace("/", "") / f"{name}.npy"
+        path = paths[condition]
         if path.is_file():
             continue
         try:
