@@ -18,7 +18,7 @@ from ecgplot.data import ECGImageDataset, load_split
 from ecgplot.experiment import load_experiment
 from ecgplot.model import build_model
 from ecgplot.schedule import lr_factor, warmup_decay
-from ecgplot.trainer import fit, make_loader, predict_loader, seed_everything
+from ecgplot.trainer import fit, make_loader, predict_loader, seed_everything, stage_seed
 
 from .conftest import ROOT
 from .printsim import PrintStyle, draw_print
@@ -214,7 +214,7 @@ def test_full_size_configs_run_a_step(name, small_t2, physionet_t1, tmp_path):
     five = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, n_folds=5))
     with pytest.raises(BadInputError, match="has 4 folds but data.n_folds is 5"):
         load_split(five, 0)
-    seed_everything(cfg.train.seed)  # the network fit() starts from
+    seed_everything(stage_seed(cfg.train.seed, 0))  # the network fold 0 starts from
     start = build_model(cfg.model, cfg.num_classes, two_stream=cfg.data.stft).state_dict()
     (result,) = fit(cfg)
     assert np.isfinite(result.best["train_loss"])
@@ -259,7 +259,7 @@ def test_cached_trunk_training_matches_the_full_network(small_t2, tmp_path):
         "optim.lr=0.001",
     ]
     cfg = tiny_config(small_t2, tmp_path, *extra)
-    seed_everything(cfg.train.seed)  # as fit() does before building its model
+    seed_everything(stage_seed(cfg.train.seed, 0))  # as fold 0 does before building its model
     model = build_model(cfg.model, cfg.num_classes)
     model.eval()
     x = paddle.randn([2, 3, 64, 64])
