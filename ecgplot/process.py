@@ -175,6 +175,36 @@ def process_dataset(
         return _process(data, out, cfg, task, stft, workers, skip_bad, n_folds, seed)
 
 
+def _write_settings(out: Path, cfg: RenderConfig, stft: bool) -> int:
+    """``render.yaml`` (rewritten only when the settings changed, before any image, so
+    images older than it are stale); its modification time in ns."""
+    render_file = out / "render.yaml"
+    settings = {"render": to_dict(cfg), "stft": stft}
+    if not (render_file.is_file() and load_yaml(render_file) == settings):
+        if render_file.is_file():
+            log.info("render settings changed since the last run: re-rendering everything")
+        with atomic_write(render_file) as fh:
+            fh.write(dump_yaml(settings))
+    return render_file.stat().st_mtime_ns
+
+
+def _jobs(data: Path, out: Path, stft: bool, skipped: set[str]) -> list[_Job]:
+    """One render job per record of every split folder (train records with bad labels
+    left out)."""
+    jobs: list[_Job] = []
+    for split in SPLITS:
+        split_dir = data / split
+        if not split_dir.is_dir():
+            continue
+        for src in list_records(split_dir):
+            if split == "train" and src.stem in skipped:
+                continue
+            plot = out / "images" / split / f"{src.stem}.png"
+            stft_png = out / "stft" / split / f"{src.stem}.png" if stft else None
+            jobs.append(_Job(src, plot, stft_png))
+    return jobs
+
+
 def _process(
     data: Path,
     out: Path,
@@ -205,26 +235,8 @@ def _process(
         raise BadInputError(
             label_file, f"--folds {n_folds} needs 2 to {n_labelled} (the labelled records)"
         )
-    render_file = out / "render.yaml"
-    settings = {"render": to_dict(cfg), "stft": stft}
-    if not (render_file.is_file() and load_yaml(render_file) == settings):
-        if render_file.is_file():
-            log.info("render settings changed since the last run: re-rendering everything")
-        with atomic_write(render_file) as fh:  # before rendering: images older are stale
-            fh.write(dump_yaml(settings))
-    settings_time = render_file.stat().st_mtime_ns
-
-    jobs: list[_Job] = []
-    for split in SPLITS:
-        split_dir = data / split
-        if not split_dir.is_dir():
-            continue
-        for src in list_records(split_dir):
-            if split == "train" and src.stem in skipped:
-                continue
-            plot = out / "images" / split / f"{src.stem}.png"
-            stft_png = out / "stft" / split / f"{src.stem}.png" if stft else None
-            jobs.append(_Job(src, plot, stft_png))
+    settings_time = _write_settings(out, cfg, stft)
+    jobs = _jobs(data, out, stft, set(skipped))
     todo = [j for j in jobs if not _is_fresh(j, settings_time)]
     result.n_up_to_date = len(jobs) - len(todo)
     log.info("%d records, %d up to date, %d to render", len(jobs), result.n_up_to_date, len(todo))
