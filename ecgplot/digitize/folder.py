@@ -6,11 +6,10 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ..aiwin import BadInputError, Record, write_record
+from ..aiwin import BadInputError, write_record
 from ..atomic import atomic_path
 from ..pictures import list_pictures, read_picture
 from .reader import Digitized, digitize_picture
@@ -93,8 +92,3 @@ def digitize_folder(
     ok = int((report.status == "ok").sum())
     log.info("digitised %d of %d pictures into %s", ok, len(report), out)
     return report
-
-
-def as_records(items: list[tuple[str, Digitized]]) -> list[Record]:
-    """Digitised prints as records (NaN where nothing is printed)."""
-    return [Record(name, got.signal.astype(np.float32)) for name, got in items]

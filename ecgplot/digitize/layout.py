@@ -153,7 +153,7 @@ def has_separators(
 
 
 def choose_layout(
-    n_rows: int, separators: bool, source: str, rhythm: tuple[str, ...] | None = None
+    n_rows: int, separators: bool, rhythm: tuple[str, ...] | None = None
 ) -> tuple[str, tuple[str, ...]]:
     """(layout, rhythm-strip leads) for a print with ``n_rows`` trace rows."""
     if n_rows == 12:
@@ -164,12 +164,12 @@ def choose_layout(
         strips = rhythm if rhythm is not None else RHYTHM_DEFAULT[n_rows - 3]
         if len(strips) != n_rows - 3:
             raise ValueError(
-                f"{source}: the 3x4 print has {n_rows - 3} rhythm strips but "
+                f"the 3x4 print has {n_rows - 3} rhythm strips but "
                 f"{len(strips)} rhythm leads were given ({', '.join(strips) or 'none'})"
             )
         return "3x4", tuple(strips)
     raise ValueError(
-        f"{source}: found {n_rows} trace rows; readable layouts are 3x4 with 0-3 rhythm "
+        f"found {n_rows} trace rows; readable layouts are 3x4 with 0-3 rhythm "
         "strips (3-6 rows), 6x2 (6 rows) and 12x1 (12 rows)"
     )
 

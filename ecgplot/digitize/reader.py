@@ -124,10 +124,10 @@ def digitize_picture(
         )
     try:
         layout, strips = choose_layout(
-            len(baselines), has_separators(mask, bands, x0, px_per_s, px_x), str(source), rhythm
+            len(baselines), has_separators(mask, bands, x0, px_per_s, px_x), rhythm
         )
     except ValueError as exc:
-        raise _fail(source, str(exc).split(": ", 1)[-1]) from exc
+        raise _fail(source, str(exc)) from exc
     gain = calibration_gain(mask, bands, baselines, x0, px_x, px_y, line_px)
     gain_source = "calibration pulse" if gain else "assumed"
     gain = gain or mm_per_mv or DEFAULT_MM_PER_MV

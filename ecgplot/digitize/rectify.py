@@ -6,6 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..pictures import rotate
+
 MAX_ROTATION_DEG = 8.0  # searched either way after the paper is squared
 WORK_PX = 1000  # long side the search images are scaled to
 MIN_PAPER_AREA = 0.25  # share of the picture a detected sheet must cover
@@ -95,13 +97,6 @@ def rotation_angle(rgb: np.ndarray) -> float:
     return best
 
 
-def rotate(rgb: np.ndarray, degrees: float) -> np.ndarray:
-    """``rgb`` turned by ``degrees`` (counter-clockwise positive), same size, white fill."""
-    h, w = rgb.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
-
-
 def rectify(rgb: np.ndarray) -> tuple[np.ndarray, float, bool]:
     """The print upright: (image, rotation corrected in degrees, whether the paper's
     edges were found and squared)."""
@@ -110,5 +105,5 @@ def rectify(rgb: np.ndarray) -> tuple[np.ndarray, float, bool]:
         rgb = warp_paper(rgb, corners)
     angle = rotation_angle(rgb)
     if abs(angle) >= 0.02:
-        rgb = rotate(rgb, -angle)
+        rgb = rotate(rgb, -angle, fill=(255, 255, 255))
     return rgb, angle, corners is not None
