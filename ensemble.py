@@ -57,7 +57,12 @@ def main() -> int:
     from ecgplot.ensemble import ensemble, file_member, run_member, table_task, write_ensemble
 
     try:
-        members = [run_member(r, args.data, args.images) for r in args.runs]
+        digitized = None
+        if args.images:  # read every picture once for all runs
+            from ecgplot.digitize.folder import digitize_pictures
+
+            digitized = list(digitize_pictures(args.images))
+        members = [run_member(r, args.data, args.images, digitized) for r in args.runs]
         members += [file_member(oof, test) for oof, test in args.probs]
         labels_file = args.labels
         if labels_file is None:

@@ -66,10 +66,12 @@ def table_task(frame: pd.DataFrame) -> int:
     return 1 if list(frame.columns) == prob_columns(1) else 2
 
 
-def run_member(run: Path, data: Path | None = None, images: Path | None = None) -> Member:
+def run_member(
+    run: Path, data: Path | None = None, images: Path | None = None, digitized=None
+) -> Member:
     """A run folder's out-of-fold probabilities and folds, and its test probabilities:
     predicted here from ``data`` (MAT folder) or ``images`` (pictures of prints,
-    digitised), else the run's ``probs.csv``."""
+    digitised, or already read: ``digitized``), else the run's ``probs.csv``."""
     from .infer import load_run, predict_folder, predict_pictures  # imports paddle
 
     loaded = load_run(run)
@@ -89,7 +91,10 @@ def run_member(run: Path, data: Path | None = None, images: Path | None = None) 
     ).sort_index()
     test = None
     if data is not None or images is not None:
-        pred = predict_folder(loaded, data) if images is None else predict_pictures(loaded, images)
+        if images is None:
+            pred = predict_folder(loaded, data)
+        else:
+            pred = predict_pictures(loaded, images, digitized=digitized)
         if pred.bad:
             raise BadInputError(
                 data, f"{len(pred.bad)} unreadable records, e.g. {next(iter(pred.bad))}"

@@ -267,6 +267,7 @@ def predict_pictures(
     batch_size: int = 16,
     backend: str = "dygraph",
     heart_rate_rule: bool = False,
+    digitized: list | None = None,
 ) -> Prediction:
     """Probabilities and labels for every picture (PNG/JPEG/TIFF/BMP) of a print in
     ``folder``, each named by its file stem. Each picture is digitised
@@ -275,12 +276,15 @@ def predict_pictures(
     images (``photo_aug``) gets them through :func:`~ecgplot.pictures.picture_to_plot`
     instead. A picture that is not a readable print stops the run, naming the file, or
     with ``skip_bad`` is listed in ``bad``; the digitise report comes back as
-    ``report``."""
+    ``report``. ``digitized``: the folder's pictures already read by
+    :func:`~ecgplot.digitize.folder.digitize_pictures` (several runs, one reading)."""
     if run.cfg.photo_aug.enabled:
         return _predict_picture_plots(run, folder, skip_bad, batch_size, backend)
     predictors = load_predictors(run, backend)
     names, signals, bad, rows = [], [], {}, []
-    for name, path, got, problem in digitize_pictures(folder, skip_bad):
+    if digitized is None:
+        digitized = digitize_pictures(folder, skip_bad)
+    for name, path, got, problem in digitized:
         rows.append(report_row(name, path, got, problem))
         if got is None:
             bad[str(path)] = problem
