@@ -170,6 +170,9 @@ class TrainConfig:
     max_steps_per_epoch: Positive | None = None  # smoke runs
     cache_trunk: bool = False  # compute the frozen stages once per image, train the rest
     cache_dir: str | None = "output/cache"  # where cached trunk maps are kept (None: memory)
+    # what runs the frozen trunk for cached maps and prediction: its graph in Paddle
+    # Inference (oneDNN on the CPU; same maps, several times faster) or the eager model
+    trunk_backend: Literal["inference", "eager"] = "inference"
     # with cache_trunk and augmentation: K fixed augmented copies cached per record; epoch
     # e trains on copy e mod K (0: no augmentation with a cached trunk). "views" are only
     # the extra renderings of a record (the views section)

@@ -41,6 +41,7 @@ from .model import ECGClassifier, build_model
 from .pictures import picture_to_plot, read_picture
 from .run_folder import CHECKPOINTS, MODEL_INFO_FILE, SUMMARY_FILE, THRESHOLDS_FILE
 from .signal import heart_rate, heart_rate_present
+from .trunk_graph import SharedTrunk, TopPredictor, same_trunk, trunk_runner
 
 log = logging.getLogger(__name__)
 
@@ -163,15 +164,20 @@ BACKENDS = ("dygraph", "paddle", "onnx")
 
 
 def load_predictors(run: Run, backend: str = "dygraph") -> list[Callable]:
-    """One predictor per fold: the dygraph models, or the exported models run by Paddle
-    Inference (oneDNN on the CPU) or ONNX Runtime. Feature-model runs predict from the
-    signals with scikit-learn (the dygraph backend)."""
+    """One predictor per fold: the dygraph models (a cached-trunk run's frozen trunk runs
+    once per batch for all folds, by ``train.trunk_backend``), or the exported models run
+    by Paddle Inference (oneDNN on the CPU) or ONNX Runtime. Feature-model runs predict
+    from the signals with scikit-learn (the dygraph backend)."""
     if run.cfg.model.kind == "features":
         if backend != "dygraph":
             raise BadInputError(run.path, f"a feature-model run has no {backend} export")
         return [FeaturePredictor(c) for c in run.checkpoints]
     if backend == "dygraph":
-        return [DygraphPredictor(m, run.cfg.data.task) for m in load_models(run)]
+        models, task = load_models(run), run.cfg.data.task
+        if run.cfg.train.cache_trunk and same_trunk(models):  # one trunk pass for all folds
+            trunk = SharedTrunk(trunk_runner(models[0], run.cfg.train.trunk_backend))
+            return [TopPredictor(m, task, trunk) for m in models]
+        return [DygraphPredictor(m, task) for m in models]
     folds = read_export_info(run.path)
     if backend == "paddle":
         return [PaddleInferencePredictor(f["model"], f["params"]) for f in folds]

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from .atomic import atomic_path
 from .data import normalize_batch
 from .experiment import ExperimentConfig
+from .trunk_graph import trunk_runner
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,12 @@ def trunk_maps(model, dataset, cfg: ExperimentConfig, batch_size: int = 16) -> n
     todo = sorted({k: i for i, k in enumerate(keys) if k not in maps}.values())
     if todo:
         model.eval()
+        run = trunk_runner(model, cfg.train.trunk_backend, cfg.train.cpu_threads)
         bar = tqdm(total=len(todo), desc="trunk maps", disable=None)
         for start in range(0, len(todo), batch_size):
             idx = todo[start : start + batch_size]
             batch = normalize_batch(paddle.to_tensor(np.stack([images[i] for i in idx])))
-            for i, m in zip(idx, model.trunk(batch).numpy().astype(np.float16)):
+            for i, m in zip(idx, run(batch.numpy()).astype(np.float16)):
                 maps[keys[i]] = m
                 if folder is not None:
                     with atomic_path(folder / f"{keys[i]}.npy") as tmp:
