@@ -100,22 +100,32 @@ def main() -> None:
     maps = {}
     for backend in ("eager", "inference"):
         run = trunk_runner(model, backend, cfg.train.cpu_threads)
-        figures[f"{backend}_maps_per_s"], maps[backend] = rate(run, images, args.batch, args.repeats)
+        figures[f"{backend}_maps_per_s"], maps[backend] = rate(
+            run, images, args.batch, args.repeats
+        )
         figures[f"{backend}_gflops"] = figures[f"{backend}_maps_per_s"] * gflop
         figures[f"{backend}_share_of_peak"] = figures[f"{backend}_gflops"] / peak
     figures["speedup"] = figures["inference_maps_per_s"] / figures["eager_maps_per_s"]
     scale = np.abs(maps["eager"]).max()
-    figures["max_abs_diff_over_max"] = float(np.abs(maps["inference"] - maps["eager"]).max() / scale)
+    figures["max_abs_diff_over_max"] = float(
+        np.abs(maps["inference"] - maps["eager"]).max() / scale
+    )
     figures["peak_gflops"], figures["ghz"] = peak, ghz
-    print(f"trunk of {args.config.name}: {gflop:.1f} GFLOP a {size} px map; fp32 peak "
-          f"{peak:.0f} GFLOP/s ({len(os.sched_getaffinity(0))} cores x {ghz:.2f} GHz x "
-          f"{FLOP_PER_CYCLE})")
+    print(
+        f"trunk of {args.config.name}: {gflop:.1f} GFLOP a {size} px map; fp32 peak "
+        f"{peak:.0f} GFLOP/s ({len(os.sched_getaffinity(0))} cores x {ghz:.2f} GHz x "
+        f"{FLOP_PER_CYCLE})"
+    )
     for backend in ("eager", "inference"):
-        print(f"  {backend:9s} {figures[f'{backend}_maps_per_s']:6.2f} maps/s "
-              f"{figures[f'{backend}_gflops']:6.1f} GFLOP/s "
-              f"({100 * figures[f'{backend}_share_of_peak']:.0f}% of peak)")
-    print(f"  speedup {figures['speedup']:.2f}x; largest difference "
-          f"{figures['max_abs_diff_over_max']:.1e} of the largest map value")
+        print(
+            f"  {backend:9s} {figures[f'{backend}_maps_per_s']:6.2f} maps/s "
+            f"{figures[f'{backend}_gflops']:6.1f} GFLOP/s "
+            f"({100 * figures[f'{backend}_share_of_peak']:.0f}% of peak)"
+        )
+    print(
+        f"  speedup {figures['speedup']:.2f}x; largest difference "
+        f"{figures['max_abs_diff_over_max']:.1e} of the largest map value"
+    )
     print(json.dumps({k: round(v, 6) if isinstance(v, float) else v for k, v in figures.items()}))
 
 

@@ -102,7 +102,10 @@ class SharedTrunk:
         if plots is not self._plots:
             images = plots.reshape(-1, *plots.shape[-3:])
             maps = np.concatenate(
-                [self.run(images[i : i + self.batch_size]) for i in range(0, len(images), self.batch_size)]
+                [
+                    self.run(images[i : i + self.batch_size])
+                    for i in range(0, len(images), self.batch_size)
+                ]
             )
             self._maps = maps.reshape(len(plots), -1, *maps.shape[-2:])
             self._plots = plots

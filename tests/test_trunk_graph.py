@@ -30,7 +30,9 @@ def rendered(cfg, small_t2, n: int = 3) -> np.ndarray:
     """Normalised renderings of real records, both views: (n, 2, 3, H, W)."""
     paths = sorted((small_t2 / "train").glob("*.mat"))[:n]
     signals = [aiwin.read_record(p).signal for p in paths]
-    return np.stack([plot_tensor(np.stack([render_plot(s, r) for r in cfg.renders])) for s in signals])
+    return np.stack(
+        [plot_tensor(np.stack([render_plot(s, r) for r in cfg.renders])) for s in signals]
+    )
 
 
 def test_inference_graph_gives_the_eager_trunk_maps(small_t2):
