@@ -12,6 +12,10 @@ layout and condition, writes the per-lead table and a contact sheet PNG of true 
 recovered traces. Last line: JSON.
 
     python benchmarks/digitize.py [--limit N] [--layouts 3x4,6x2,12x1] [--workers 2]
+        [--drawer printsim|ecg_plot]
+
+``--drawer ecg_plot`` draws the prints with ecg_plot instead (tests/otherdraw.py): panels
+printed apart, a narrower rhythm strip, pulses centred on the baseline.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from ecgplot.aiwin import LEADS, BadInputError  # noqa: E402
 from ecgplot.digitize import digitize_picture  # noqa: E402
 from ecgplot.digitize.quality import record_snr  # noqa: E402
 from ecgplot.physionet import list_source  # noqa: E402
+from tests import otherdraw  # noqa: E402
 from tests.printsim import CONDITIONS, GRIDS, PrintStyle, draw_print, photograph  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -58,19 +63,31 @@ def benchmark_style(layout: str, rng: np.random.Generator) -> PrintStyle:
     )
 
 
-def score_record(job: tuple[int, str, np.ndarray, tuple[str, ...]]) -> list[dict]:
+def drawn_page(drawer: str, layout: str, signal: np.ndarray, rng: np.random.Generator):
+    """(picture, printed samples, dpi) of one record drawn by ``drawer``: the test drawer
+    (printsim) with settings drawn per record, or ecg_plot (a program outside the
+    project) at 100-250 dpi, its pink grid or its black-and-white style."""
+    if drawer == "ecg_plot":
+        dpi = float(rng.uniform(100, 250))
+        drawn = otherdraw.draw(signal, layout, dpi, bw=bool(rng.random() < 0.3))
+        return drawn.image, drawn.printed, dpi
+    page = draw_print(signal, benchmark_style(layout, rng))
+    return page.image, page.printed, page.style.dpi
+
+
+def score_record(job: tuple[int, str, np.ndarray, tuple[str, ...], str]) -> list[dict]:
     """SNR rows (one per printed lead) of one record in every layout and condition."""
-    index, name, signal, layouts = job
+    index, name, signal, layouts, drawer = job
     rows = []
     for layout in layouts:
         rng = np.random.default_rng([index, LAYOUTS.index(layout)])
-        page = draw_print(signal, benchmark_style(layout, rng))
+        image, printed, dpi = drawn_page(drawer, layout, signal, rng)
         for condition in CONDITIONS:
-            picture = photograph(page.image, condition, rng)
+            picture = photograph(image, condition, rng)
             start = time.perf_counter()
             try:
                 got = digitize_picture(picture, f"{name}_{layout}_{condition}")
-                snr, error = record_snr(signal, got.signal, page.printed), ""
+                snr, error = record_snr(signal, got.signal, printed), ""
                 found = got.layout
             except BadInputError as exc:
                 snr, error, found = np.zeros(len(LEADS)), exc.problem, ""
@@ -86,13 +103,13 @@ def score_record(job: tuple[int, str, np.ndarray, tuple[str, ...]]) -> list[dict
                         found=found,
                         error=error,
                         seconds=seconds,
-                        dpi=page.style.dpi,
+                        dpi=dpi,
                     )
                 )
     return rows
 
 
-def contact_sheet(jobs, path: Path) -> None:
+def contact_sheet(jobs, path: Path, drawer: str) -> None:
     """Lead II of a few records in each condition (3x4 print): true black, recovered red."""
     import matplotlib
 
@@ -101,16 +118,16 @@ def contact_sheet(jobs, path: Path) -> None:
 
     fig, axes = plt.subplots(len(jobs), len(CONDITIONS), figsize=(16, 2.2 * len(jobs)))
     t = np.arange(5000) / 500
-    for r, (index, name, signal, _) in enumerate(jobs):
+    for r, (index, name, signal, *_) in enumerate(jobs):
         rng = np.random.default_rng([index, 0])
-        page = draw_print(signal, benchmark_style("3x4", rng))
+        image, printed, _ = drawn_page(drawer, "3x4", signal, rng)
         for c, condition in enumerate(CONDITIONS):
             ax = axes[r, c]
-            picture = photograph(page.image, condition, rng)
+            picture = photograph(image, condition, rng)
             ax.plot(t, signal[1] - signal[1].mean(), "k", lw=0.6)
             try:
                 got = digitize_picture(picture, name).signal[1]
-                snr = record_snr(signal[1:2], got[None], page.printed[1:2])[0]
+                snr = record_snr(signal[1:2], got[None], printed[1:2])[0]
                 ax.plot(t, got - np.nanmean(got), "r", lw=0.5)
                 ax.set_title(f"{name} {condition}: lead II {snr:.1f} dB", fontsize=8)
             except BadInputError as exc:
@@ -129,6 +146,12 @@ def main() -> None:
     p.add_argument("--limit", type=int, help="only the first N records")
     p.add_argument("--layouts", default=",".join(LAYOUTS))
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument(
+        "--drawer",
+        choices=["printsim", "ecg_plot"],
+        default="printsim",
+        help="who draws the prints: the test drawer, or ecg_plot (a program outside the project)",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmarks" / "digitize")
     args = p.parse_args()
     layouts = tuple(args.layouts.split(","))
@@ -138,7 +161,7 @@ def main() -> None:
     def jobs():
         for i, src in enumerate(sources):
             rec = src.load()
-            yield i, rec.name, rec.signal, layouts
+            yield i, rec.name, rec.signal, layouts, args.drawer
 
     rows: list[dict] = []
     with Pool(args.workers) as pool:
@@ -156,7 +179,7 @@ def main() -> None:
     summary["refused"] = refused.mean()
     summary["s_per_picture"] = pictures.groupby(["layout", "condition"]).seconds.mean()
     print(summary[["25%", "50%", "75%", "refused", "s_per_picture"]].round(2).to_string())
-    contact_sheet(list(jobs())[:4], args.out / "contact_sheet.png")
+    contact_sheet(list(jobs())[:4], args.out / "contact_sheet.png", args.drawer)
     figures = {
         f"{layout} {condition} median_snr_db": round(float(row["50%"]), 2)
         for (layout, condition), row in summary.iterrows()

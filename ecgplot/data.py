@@ -136,8 +136,6 @@ def check_processed(cfg: ExperimentConfig) -> None:
     """PNG training data must be rendered exactly as predict.py will render live records."""
     if cfg.data.source != "png":
         return
-    if not cfg.data.processed:
-        raise ValueError("data.source: png needs data.processed (process.py output folder)")
     settings_file = Path(cfg.data.processed) / "render.yaml"
     if not settings_file.is_file():
         raise BadInputError(settings_file, "missing: run process.py on the data first")

@@ -199,18 +199,7 @@ class ExperimentConfig:
     views: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.views:
-            return
-        for i, view in enumerate(self.renders[1:]):
-            if view.size != self.render.size:
-                raise ValueError(f"views[{i}].size must equal render.size ({self.render.size})")
-        if self.data.source != "signal" or self.data.stft:
-            raise ValueError("views need data.source: signal and no data.stft")
-        if self.model.freeze_stages != self.model.stages:
-            raise ValueError(
-                "views need model.freeze_stages == model.stages: each view's maps come from "
-                "the frozen backbone and only the head sees them stacked"
-            )
+        check_experiment(self)
 
     @property
     def renders(self) -> tuple[RenderConfig, ...]:
@@ -233,35 +222,73 @@ class ExperimentConfig:
 def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> ExperimentConfig:
     """Load an experiment YAML (optional ``base:`` file it extends) plus overrides."""
     data = _load_with_base(Path(path)) if path else {}
-    cfg = from_dict(ExperimentConfig, apply_overrides(data, overrides))
-    if cfg.data.task not in (1, 2):
-        raise ValueError(f"data.task must be 1 or 2, got {cfg.data.task!r}")
-    if cfg.signal_aug.enabled and cfg.data.source != "signal":
-        raise ValueError("signal_aug.enabled needs data.source: signal (render on the fly)")
-    monitors = ("auto", *TASK_METRICS[cfg.data.task])
-    if cfg.train.monitor not in monitors:
+    return from_dict(ExperimentConfig, apply_overrides(data, overrides))
+
+
+def check_experiment(cfg: ExperimentConfig) -> None:
+    """Every rule between options of different sections, in one place: run whenever an
+    experiment is built (a YAML, overrides, a saved run's ``config.yaml``). Raises
+    ``ValueError`` naming the options."""
+    data, model, train = cfg.data, cfg.model, cfg.train
+    if isinstance(data.fold, int) and data.fold >= data.n_folds:
+        raise ValueError(f"data.fold must be 0..{data.n_folds - 1} or 'all', got {data.fold}")
+    if data.source == "png" and not data.processed:
+        raise ValueError("data.source: png needs data.processed (process.py output folder)")
+    monitors = ("auto", *TASK_METRICS[data.task])
+    if train.monitor not in monitors:
         raise ValueError(
-            f"train.monitor {cfg.train.monitor!r} is not a task-{cfg.data.task} validation "
+            f"train.monitor {train.monitor!r} is not a task-{data.task} validation "
             f"metric; choose from {', '.join(monitors)}"
         )
+    loss = cfg.loss.name
+    if (loss == "ce") != (data.task == 1) and loss != "auto":
+        raise ValueError(
+            f"loss.name {loss} does not fit task {data.task}: task 1 uses ce, task 2 "
+            "(multi-label) bce or asl"
+        )
+    if train.keep == "last" and train.early_stop:
+        raise ValueError("train.early_stop needs train.keep: best (it stops on the monitor)")
+    _check_rendering(cfg)
+    if data.stft and model.head != "gap":
+        raise ValueError("data.stft (two streams) needs model.head: gap")
+    if train.cache_trunk:
+        _check_cached_trunk(cfg)
+
+
+def _check_rendering(cfg: ExperimentConfig) -> None:
+    """Augmentations, colour renders and extra views against the data source."""
+    live = cfg.data.source == "signal"
+    if cfg.signal_aug.enabled and not live:
+        raise ValueError("signal_aug.enabled needs data.source: signal (render on the fly)")
     if cfg.photo_aug.enabled and not cfg.render.color:
         raise ValueError("photo_aug.enabled needs render.color: true (paper-style renders)")
-    if cfg.render.color and cfg.data.source != "signal":
+    if cfg.render.color and not live:
         raise ValueError("render.color needs data.source: signal (colour renders on the fly)")
-    if cfg.train.keep == "last" and cfg.train.early_stop:
-        raise ValueError("train.early_stop needs train.keep: best (it stops on the monitor)")
-    if cfg.train.cache_trunk:
-        augments = (cfg.image_aug, cfg.signal_aug, cfg.photo_aug)
-        if cfg.data.stft:
-            raise ValueError("train.cache_trunk serves single-stream models: disable data.stft")
-        if any(a.enabled for a in augments) and not cfg.train.cache_augmented:
-            raise ValueError(
-                "train.cache_trunk with augmentation needs train.cache_augmented > 0 (fixed "
-                "augmented copies to cache), or disable image_aug, signal_aug and photo_aug"
-            )
-        if not 1 <= cfg.model.freeze_stages <= 5:
-            raise ValueError("train.cache_trunk needs model.freeze_stages 1-5 (the trunk)")
-    return cfg
+    if not cfg.views:
+        return
+    for i, view in enumerate(cfg.renders[1:]):
+        if view.size != cfg.render.size:
+            raise ValueError(f"views[{i}].size must equal render.size ({cfg.render.size})")
+    if not live or cfg.data.stft:
+        raise ValueError("views need data.source: signal and no data.stft")
+    if cfg.model.freeze_stages != cfg.model.stages:
+        raise ValueError(
+            "views need model.freeze_stages == model.stages: each view's maps come from "
+            "the frozen backbone and only the head sees them stacked"
+        )
+
+
+def _check_cached_trunk(cfg: ExperimentConfig) -> None:
+    augments = (cfg.image_aug, cfg.signal_aug, cfg.photo_aug)
+    if cfg.data.stft:
+        raise ValueError("train.cache_trunk serves single-stream models: disable data.stft")
+    if any(a.enabled for a in augments) and not cfg.train.cache_augmented:
+        raise ValueError(
+            "train.cache_trunk with augmentation needs train.cache_augmented > 0 (fixed "
+            "augmented copies to cache), or disable image_aug, signal_aug and photo_aug"
+        )
+    if not 1 <= cfg.model.freeze_stages <= 5:
+        raise ValueError("train.cache_trunk needs model.freeze_stages 1-5 (the trunk)")
 
 
 def _load_with_base(path: Path) -> dict:

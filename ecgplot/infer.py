@@ -37,6 +37,7 @@ from .export import (
     read_export_info,
 )
 from .feature_model import FeaturePredictor
+from .heads import upgrade_state
 from .model import ECGClassifier, build_model
 from .pictures import picture_to_plot, read_picture
 from .run_folder import CHECKPOINTS, MODEL_INFO_FILE, SUMMARY_FILE, THRESHOLDS_FILE
@@ -120,7 +121,7 @@ def load_models(run: Run) -> list[ECGClassifier]:
             views=len(run.cfg.renders),
         )
         try:
-            state = paddle.load(str(ckpt))
+            state = upgrade_state(paddle.load(str(ckpt)))
         except Exception as exc:  # truncated or foreign file: paddle raises many kinds
             raise BadInputError(ckpt, f"not a readable checkpoint ({type(exc).__name__})") from None
         own = {k: list(v.shape) for k, v in model.state_dict().items()}

@@ -12,6 +12,7 @@ import paddle.nn.functional as F
 from paddle.vision.models import resnet
 
 from .experiment import ModelConfig
+from .heads import build_head
 from .pretrained import needs_stride_in_1x1, resolve_imagenet
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,6 @@ BACKBONES = {
 }
 STAGES = ("stem", "layer1", "layer2", "layer3", "layer4")
 STRIDES = {1: 4, 2: 4, 3: 8, 4: 16, 5: 32}  # output stride after running n stages
-STD_EPS = 1e-5  # rows head ``std`` pooling: sqrt(var + eps)
 
 
 def build_backbone(arch: str) -> nn.Layer:
@@ -79,43 +79,15 @@ def stage_channels(arch: str, stages: int) -> int:
     return BACKBONES[arch][1] >> (5 - stages)
 
 
-def band_pool(
-    maps: paddle.Tensor, rows: int, pools: tuple[str, ...] | list[str], bins: int = 1
-) -> paddle.Tensor:
-    """Statistics over time within each of ``rows`` horizontal bands, in ``bins`` equal
-    stretches of time: (N, C, H, W) -> (N, C * len(pools), rows, bins). ``avg`` and
-    ``max`` run over each stretch; ``std`` is the spread over time of the band's
-    row-averaged maps within it (beat-to-beat variation: irregular rhythms, ectopic
-    beats), with an epsilon that keeps its gradient finite where a channel is constant.
-    One bin pools the whole width; more keep where along it things are (in a median beat:
-    P wave, PR, QRS, ST, T)."""
-    stats = []
-    for pool in pools:
-        if pool == "avg":
-            stats.append(F.adaptive_avg_pool2d(maps, (rows, bins)))
-        elif pool == "max":
-            stats.append(F.adaptive_max_pool2d(maps, (rows, bins)))
-        elif pool == "std":
-            bands = F.adaptive_avg_pool2d(maps, (rows, maps.shape[3]))
-            mean = F.adaptive_avg_pool2d(bands, (rows, bins))
-            var = F.relu(F.adaptive_avg_pool2d(bands.square(), (rows, bins)) - mean.square())
-            stats.append(paddle.sqrt(var + STD_EPS))
-        else:
-            raise ValueError(f"unknown pooling statistic {pool!r}")
-    return paddle.concat(stats, axis=1)
-
-
 class ECGClassifier(nn.Layer):
-    """ResNet on the plot image, optionally a second ResNet (or the same one) on the STFT
-    image with features fused by concatenation or sum, then dropout and a linear head.
+    """ResNet on the plot image (optionally a second ResNet, or the same one, on the STFT
+    image, their pooled features fused by concatenation or sum), then the head
+    ``model.head`` names (:mod:`ecgplot.heads`).
 
     ``model.stages`` cuts the backbone after a stage (4: after layer3, maps at 1/16 of the
-    image). ``model.head: rows`` keeps where things are vertically: a 1x1 convolution
-    (``head_kernel`` wide in time) reduces the maps to ``head_channels``, which are
-    pooled over time (``head_pools``: mean, max, spread) within each of ``head_rows``
-    horizontal bands (one per lead of ``rows12``) and ``head_bins`` stretches of time,
-    so the linear head sees each lead's features (and, with bins, when along the trace
-    they occur) instead of their image-wide mean.
+    image); the first ``model.freeze_stages`` are the frozen trunk (:meth:`trunk`), the
+    rest and the head are what trains (:meth:`top`). ``views`` renderings of a record go
+    through the same trunk and their maps are stacked on channels.
     """
 
     def __init__(
@@ -129,37 +101,12 @@ class ECGClassifier(nn.Layer):
             build_backbone(cfg.arch) if two_stream and not cfg.shared_backbone else None
         )
         self.two_stream = two_stream
-        if cfg.fusion not in ("concat", "sum"):
-            raise ValueError(f"model.fusion must be concat or sum, got {cfg.fusion!r}")
-        if two_stream and cfg.head != "gap":
-            raise ValueError("data.stft (two streams) needs model.head: gap")
-        if views > 1 and (two_stream or cfg.freeze_stages != cfg.stages):
-            raise ValueError("views need one stream and model.freeze_stages == model.stages")
         for backbone in self.backbones():
             for stage in STAGES[cfg.stages :]:
                 setattr(backbone, stage, nn.Identity())
-        features = stage_channels(cfg.arch, cfg.stages) * views
-        self.reduce = None
-        if cfg.head == "rows":
-            k = cfg.head_kernel
-            self.reduce = nn.Sequential(
-                nn.Conv2D(
-                    features, cfg.head_channels, (1, k), padding=(0, k // 2), bias_attr=False
-                ),
-                nn.BatchNorm2D(cfg.head_channels),
-                nn.ReLU(),
-            )
-            if cfg.head_time_kernel:  # cheap: on head_channels, not the trunk's channels
-                t, c = cfg.head_time_kernel, cfg.head_channels
-                self.reduce.add_sublayer(
-                    "time", nn.Conv2D(c, c, (1, t), padding=(0, t // 2), bias_attr=False)
-                )
-                self.reduce.add_sublayer("time_bn", nn.BatchNorm2D(c))
-                self.reduce.add_sublayer("time_relu", nn.ReLU())
-            features = len(cfg.head_pools) * cfg.head_channels * cfg.head_rows * cfg.head_bins
-        fused = features * 2 if two_stream and cfg.fusion == "concat" else features
-        self.dropout = nn.Dropout(cfg.dropout) if cfg.dropout else None
-        self.head = nn.Linear(fused, num_classes)
+        channels = stage_channels(cfg.arch, cfg.stages) * views
+        fused = channels * 2 if two_stream and cfg.fusion == "concat" else channels
+        self.head = build_head(cfg, fused, num_classes)
         self.load_report: dict[str, list[str]] = {}
         self.stride_in_1x1 = False  # ResNet v1 stride placement (converted Keras weights)
 
@@ -215,32 +162,19 @@ class ECGClassifier(nn.Layer):
         return plot
 
     def top(self, maps: paddle.Tensor) -> paddle.Tensor:
-        """The trained stages, pooling and head, from :meth:`trunk`'s output."""
+        """The trained stages and the head, from :meth:`trunk`'s output."""
         for stage in self._stages(self.backbone)[self.cfg.freeze_stages :]:
             maps = stage(maps)
-        if self.reduce is None:
-            return self._head(paddle.flatten(self.backbone.avgpool(maps), 1))
-        cfg = self.cfg
-        pooled = band_pool(self.reduce(maps), cfg.head_rows, cfg.head_pools, cfg.head_bins)
-        return self._head(paddle.flatten(pooled, 1))
-
-    def _head(self, features: paddle.Tensor) -> paddle.Tensor:
-        if self.dropout is not None:
-            features = self.dropout(features)
-        return self.head(features)
+        return self.head(maps)
 
     def forward(self, plot: paddle.Tensor, stft: paddle.Tensor | None = None) -> paddle.Tensor:
         if not self.two_stream:
             return self.top(self.trunk(plot))
-        features = paddle.flatten(self.backbone(plot), 1)
-        if self.two_stream:
-            other = self.stft_backbone or self.backbone
-            stft_features = paddle.flatten(other(stft), 1)
-            if self.cfg.fusion == "concat":
-                features = paddle.concat([features, stft_features], axis=1)
-            else:
-                features = features + stft_features
-        return self._head(features)
+        features = self.backbone(plot)  # globally pooled: (N, C, 1, 1)
+        stft_features = (self.stft_backbone or self.backbone)(stft)
+        if self.cfg.fusion == "concat":
+            return self.head(paddle.concat([features, stft_features], axis=1))
+        return self.head(features + stft_features)
 
 
 class TopOnly(nn.Layer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecgplot.config import apply_overrides, dump_yaml, from_dict, load_yaml, to_dict
+from ecgplot.experiment import load_experiment
 from ecgplot.render import RenderConfig
 
 from .conftest import ROOT
@@ -40,7 +41,6 @@ def test_unknown_keys_and_bad_overrides_are_errors(tmp_path):
 
 
 def test_every_shipped_config_loads():
-    from ecgplot.experiment import load_experiment
 
     from .conftest import ROOT
 
@@ -77,8 +77,6 @@ def test_train_print_config_prints_the_merged_config_that_loads_back(tmp_path):
 
     import yaml
 
-    from ecgplot.experiment import load_experiment
-
     cmd = [
         sys.executable,
         str(ROOT / "train.py"),
@@ -99,3 +97,21 @@ def test_train_print_config_prints_the_merged_config_that_loads_back(tmp_path):
     again = load_experiment(saved)
     assert again.train.epochs == 3 and again.model.head == printed["model"]["head"]
     assert not list(tmp_path.glob("cpu_small_task1*"))
+
+
+def test_a_saved_run_is_checked_by_the_same_rules(tmp_path):
+    """A run folder's config.yaml goes through every cross-section rule, as a YAML does:
+    an edited one that breaks a rule is refused naming the file."""
+    import yaml
+
+    from ecgplot.aiwin import BadInputError
+    from ecgplot.config import to_dict
+    from ecgplot.infer import load_run
+
+    from .conftest import ROOT
+
+    saved = to_dict(load_experiment(ROOT / "configs" / "cpu_small_task1.yaml"))
+    saved["loss"]["name"] = "bce"  # task 1 is single-label
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
+    with pytest.raises(BadInputError, match=r"config.yaml.*loss.name bce does not fit task 1"):
+        load_run(tmp_path)

@@ -17,6 +17,7 @@ from ecgplot.digitize import digitize_picture
 from ecgplot.digitize.quality import record_snr
 from ecgplot.physionet import list_source
 from ecgplot.signal import r_peaks
+from tests import otherdraw
 from tests.conftest import FIXTURE_DATA, ROOT
 from tests.printsim import PrintStyle, draw_print, photograph, rotate_page
 
@@ -124,6 +125,25 @@ def test_scans_and_photos_of_a_3x4_print(records, condition):
         assert got.paper_found == (condition == "phone photo")
         snrs.append(np.median(_snr(signal, got, page)))
     assert np.median(snrs) > (8 if condition == "phone photo" else 11)
+
+
+@pytest.mark.parametrize(("layout", "gain"), [("3x4", 10.0), ("6x2", 10.0), ("12x1", 5.0)])
+def test_prints_drawn_by_another_program(records, layout, gain):
+    """ecg_plot (tests/otherdraw.py), a program outside the project, prints each panel
+    apart on its own grid, the rhythm strip narrower than the rows above it and the
+    pulse centred on the baseline: the scale, the layout, the gain from its pulse and
+    each panel at its time are still found."""
+    snrs = []
+    for name in ("00002_hr", "A0689", "JS03291", "E00271", "HR06001"):
+        drawn = otherdraw.draw(records[name], layout, dpi=150.0)
+        got = digitize_picture(drawn.image, name)
+        assert got.layout == layout
+        assert np.allclose(got.px_per_mm, drawn.px_per_mm, rtol=0.02)
+        assert (got.mm_per_mv, got.gain_source) == (gain, "calibration pulse")
+        assert (got.printed & ~drawn.printed).sum() < 0.01 * drawn.printed.sum()
+        snrs.append(np.median(record_snr(records[name], got.signal, drawn.printed)))
+    print(layout, np.round(snrs, 1))
+    assert np.median(snrs) > 12
 
 
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "page", "text", "checkerboard", "camera"])

@@ -7,8 +7,11 @@ import paddle
 import pytest
 from paddle.vision.models import resnet50
 
-from ecgplot.experiment import ModelConfig
-from ecgplot.model import band_pool, build_model, use_stride_in_1x1
+from ecgplot.experiment import ModelConfig, load_experiment
+from ecgplot.heads import band_pool, upgrade_state
+from ecgplot.model import build_model, use_stride_in_1x1
+
+from .conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +33,7 @@ def test_pretrained_file_loads_every_backbone_key_and_skips_head(imagenet_like_f
     assert report["skipped"] == ["fc.bias", "fc.weight"] and report["missing"] == []
     for key, value in model.backbone.state_dict().items():
         np.testing.assert_array_equal(value.numpy(), saved[key])
-    assert model.head.weight.shape == [2048, 12]
+    assert model.head.fc.weight.shape == [2048, 12]
     out = model(paddle.randn([2, 3, 64, 64]))
     assert out.shape == [2, 12]
 
@@ -40,7 +43,7 @@ def test_two_stream_and_frozen_stages(imagenet_like_file):
     model = build_model(ModelConfig(pretrained=str(path), freeze_stages=2), 2, two_stream=True)
     assert model.stft_backbone is not None
     np.testing.assert_array_equal(model.stft_backbone.conv1.weight.numpy(), saved["conv1.weight"])
-    assert model.head.weight.shape == [4096, 2]  # concatenated features
+    assert model.head.fc.weight.shape == [4096, 2]  # concatenated features
     assert model.backbone.layer1[0].conv1.weight.stop_gradient
     assert not model.backbone.layer2[0].conv1.weight.stop_gradient
     model.train()
@@ -50,7 +53,7 @@ def test_two_stream_and_frozen_stages(imagenet_like_file):
     shared = build_model(
         ModelConfig(pretrained=None, shared_backbone=True, fusion="sum"), 12, two_stream=True
     )
-    assert shared.stft_backbone is None and shared.head.weight.shape == [2048, 12]
+    assert shared.stft_backbone is None and shared.head.fc.weight.shape == [2048, 12]
 
 
 def test_missing_pretrained_file_is_a_clear_error(tmp_path):
@@ -76,7 +79,7 @@ def test_rows_head_on_layer3_sees_which_lead_a_pattern_is_in():
     )
     model = build_model(cfg, num_classes=3)
     assert not any(k.startswith("backbone.layer4") for k in model.state_dict())
-    assert model.head.weight.shape == [2 * 8 * 12, 3]
+    assert model.head.fc.weight.shape == [2 * 8 * 12, 3]
     model.eval()
     assert model.trunk(paddle.randn([1, 3, 192, 192])).shape == [1, 1024, 12, 12]  # 1/16
     rng = np.random.default_rng(0)
@@ -140,8 +143,8 @@ def test_rows_head_kernel_and_pools_shape_the_head():
         head_pools=["avg", "max", "std"],
     )
     model = build_model(cfg, num_classes=12)
-    assert model.reduce[0].weight.shape == [8, 1024, 1, 5]
-    assert model.head.weight.shape == [3 * 8 * 12, 12]
+    assert model.head.reduce[0].weight.shape == [8, 1024, 1, 5]
+    assert model.head.fc.weight.shape == [3 * 8 * 12, 12]
     out = model.top(paddle.randn([2, 1024, 24, 24]))
     assert out.shape == [2, 12] and np.isfinite(out.numpy()).all()
     timed = build_model(
@@ -155,7 +158,7 @@ def test_rows_head_kernel_and_pools_shape_the_head():
         ),
         num_classes=12,
     )
-    assert timed.reduce.time.weight.shape == [8, 8, 1, 5]  # after the reduction: cheap
+    assert timed.head.reduce.time.weight.shape == [8, 8, 1, 5]  # after the reduction: cheap
     assert timed.top(paddle.randn([2, 1024, 24, 24])).shape == [2, 12]
     binned = build_model(
         ModelConfig(
@@ -163,7 +166,7 @@ def test_rows_head_kernel_and_pools_shape_the_head():
         ),
         num_classes=12,
     )
-    assert binned.head.weight.shape == [2 * 8 * 12 * 4, 12]
+    assert binned.head.fc.weight.shape == [2 * 8 * 12 * 4, 12]
     assert binned.top(paddle.randn([2, 1024, 24, 24])).shape == [2, 12]
     with pytest.raises(ValueError, match="head_kernel must be odd"):
         ModelConfig(head_kernel=4)
@@ -177,4 +180,25 @@ def test_rows_head_and_stages_are_checked():
     with pytest.raises(ValueError, match=r"freeze_stages \(5\) exceeds model.stages \(4\)"):
         ModelConfig(stages=4, freeze_stages=5)
     with pytest.raises(ValueError, match="needs model.head: gap"):
-        build_model(ModelConfig(pretrained=None, head="rows"), 2, two_stream=True)
+        load_experiment(ROOT / "configs" / "task2_resnet50_640_stft.yaml", ["model.head=rows"])
+
+
+def test_checkpoints_from_before_head_layers_load_with_their_keys_renamed():
+    """Runs saved when the head's layers sat on the classifier itself (``head.weight``,
+    ``reduce.0.weight``) load into today's network and predict the same."""
+    cfg = ModelConfig(pretrained=None, stages=4, freeze_stages=4, head="rows", head_channels=8)
+    paddle.seed(3)
+    model = build_model(cfg, num_classes=12)
+    model.eval()
+    state = model.state_dict()
+    old = {
+        k.replace("head.fc.", "head.").replace("head.reduce.", "reduce."): v
+        for k, v in state.items()
+    }
+    assert "reduce.0.weight" in old and "head.weight" in old and "head.fc.weight" not in old
+    again = build_model(cfg, num_classes=12)
+    again.set_state_dict(upgrade_state(old))
+    again.eval()
+    x = paddle.randn([2, 3, 128, 128])
+    np.testing.assert_array_equal(again(x).numpy(), model(x).numpy())
+    assert upgrade_state(state) is state

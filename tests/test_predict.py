@@ -192,7 +192,8 @@ def test_run_folder_is_checked_not_trusted(task2_run, tmp_path):
     # a checkpoint of another task's network (12 outputs) under a task-1 config
     shutil.copy(run_dir / "fold0" / "best_model.pdparams", ckpt)
     config = (run / "config.yaml").read_text().replace("task: 2", "task: 1")
-    (run / "config.yaml").write_text(config.replace("monitor: macro_auc", "monitor: auc"))
+    config = config.replace("monitor: macro_auc", "monitor: auc").replace("name: bce", "name: ce")
+    (run / "config.yaml").write_text(config)
     with pytest.raises(BadInputError, match="does not match the run's network"):
         predict_folder(load_run(run), run_dir.parent / "data" / "train")
     (run / "summary.json").unlink()

@@ -219,7 +219,7 @@ def test_full_size_configs_run_a_step(name, small_t2, physionet_t1, tmp_path):
     (result,) = fit(cfg)
     assert np.isfinite(result.best["train_loss"])
     trained = paddle.load(str(tmp_path / name / "fold0" / "best_model.pdparams"))
-    assert not np.allclose(trained["head.weight"].numpy(), start["head.weight"].numpy())
+    assert not np.allclose(trained["head.fc.weight"].numpy(), start["head.fc.weight"].numpy())
     val_names, probs = aiwin.read_probs(tmp_path / name / "fold0" / "val_probs.csv", task)
     assert val_names == result.val_names and probs.shape == (len(val_names), cfg.num_classes)
 
@@ -270,8 +270,8 @@ def test_cached_trunk_training_matches_the_full_network(small_t2, tmp_path):
     stamps = [m.stat().st_mtime_ns for m in maps]
     first = paddle.load(str(tmp_path / "tiny" / "fold0" / "best_model.pdparams"))
     trunk_keys = [k for k in first if k.startswith(("backbone.layer1", "backbone.conv1"))]
-    head_before = model.state_dict()["head.weight"].numpy()
-    assert not np.allclose(first["head.weight"].numpy(), head_before)  # the head trained
+    head_before = model.state_dict()["head.fc.weight"].numpy()
+    assert not np.allclose(first["head.fc.weight"].numpy(), head_before)  # the head trained
     for key in trunk_keys:  # the trunk did not
         np.testing.assert_array_equal(first[key].numpy(), model.state_dict()[key].numpy())
     run = load_run(tmp_path / "tiny")
@@ -394,8 +394,8 @@ def test_views_stack_renderings_through_one_trunk(small_t2, tmp_path):
     assert len(cached) == 3 * 23  # one map per rendering: reusable by single-view runs
     run = load_run(tmp_path / "tiny")
     model = build_model(cfg.model, cfg.num_classes, views=3)
-    assert model.reduce[0].weight.shape[1] == 3 * 256  # resnet18 layer3: 256 channels a view
-    assert model.head.weight.shape[0] == 2 * 8 * 12 * 4  # avg and max, 8 channels, 12 x 4
+    assert model.head.reduce[0].weight.shape[1] == 3 * 256  # resnet18 layer3: 256 channels a view
+    assert model.head.fc.weight.shape[0] == 2 * 8 * 12 * 4  # avg and max, 8 channels, 12 x 4
     pred = predict_folder(run, small_t2 / "train")
     saved_names, saved = aiwin.read_probs(tmp_path / "tiny" / "fold0" / "val_probs.csv", 2)
     rows = [pred.names.index(n) for n in saved_names]

@@ -50,7 +50,7 @@ def test_folds_share_one_trunk_pass_and_predict_as_their_full_models(small_t2):
     cfg, first = small_model(seed=0, views=2)
     _, second = small_model(seed=1, views=2)  # another head
     second.backbone.set_state_dict(first.backbone.state_dict())
-    assert not np.allclose(first.head.weight.numpy(), second.head.weight.numpy())
+    assert not np.allclose(first.head.fc.weight.numpy(), second.head.fc.weight.numpy())
     assert same_trunk([first, second])
     calls = []
     run = trunk_runner(first, "inference")

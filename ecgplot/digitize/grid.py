@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 
 MAJOR_MM = 5.0  # the thick lines of ECG paper
 LINE_COLOUR_WEIGHT = 1.5  # how much a bright channel counts against a pixel being trace
@@ -79,12 +79,40 @@ def separate(rgb: np.ndarray) -> Ink:
     return Ink(trace, mask, grid)
 
 
-def _autocorr(profile: np.ndarray) -> np.ndarray:
-    x = profile - gaussian_filter1d(profile, 25.0)
-    n = len(x)
-    f = np.fft.rfft(x, 2 * n)
-    ac = np.fft.irfft(f * np.conj(f))[:n]
-    return ac / max(ac[0], 1e-12) * n / np.maximum(n - np.arange(n), 1)
+STRIP_MM = 12.0  # the grid's profile is taken in strips this wide, across the axis
+EMPTY = 0.3  # a stretch of a strip with under this share of its typical grid: no paper
+
+
+def grid_blocks(profile: np.ndarray, period: float) -> list[np.ndarray]:
+    """The stretches of one strip's grid profile where there is grid, parted where a
+    program left blank paper between panels (each panel's grid has its own phase, so
+    pairs of lines across a gap would blur the period); stretches under 3 periods are
+    left out."""
+    level = uniform_filter1d(profile, max(3, int(round(period))))
+    typical = np.median(level[level > 0]) if (level > 0).any() else 0.0
+    on = np.r_[False, level > EMPTY * typical, False].astype(np.int8)
+    edges = np.diff(on)
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [profile[a:b] for a, b in zip(starts, ends) if b - a >= 3 * period]
+
+
+def _autocorr(grid: np.ndarray, axis: int, period: float) -> tuple[np.ndarray, int]:
+    """Autocorrelation along ``axis`` of the grid's profile, pooled over strips across it
+    and over each strip's blocks of grid (:func:`grid_blocks`), each pair of columns
+    counted once; and the longest block (the longest lag it can speak for)."""
+    n = grid.shape[axis]
+    width = max(1, int(round(STRIP_MM * period / MAJOR_MM)))
+    total, pairs, longest = np.zeros(n), np.zeros(n), 0
+    for start in range(0, grid.shape[1 - axis], width):
+        strip = grid[start : start + width] if axis == 1 else grid[:, start : start + width]
+        for block in grid_blocks(strip.mean(axis=1 - axis).astype(np.float64), period):
+            x = block - gaussian_filter1d(block, 25.0)
+            f = np.fft.rfft(x, 2 * len(x))
+            total[: len(x)] += np.fft.irfft(f * np.conj(f))[: len(x)]
+            pairs[: len(x)] += len(x) - np.arange(len(x))
+            longest = max(longest, len(x))
+    ac = total / np.maximum(pairs, 1)
+    return ac / max(ac[0], 1e-12), longest
 
 
 def _peak_near(ac: np.ndarray, lag: float, half: float) -> tuple[float, float]:
@@ -102,15 +130,14 @@ def grid_pitch(grid: np.ndarray, axis: int, guess: float) -> float | None:
     """Pixels per mm along ``axis`` (1: across the picture, 0: down) from the periodic grid:
     the 5 mm period nearest ``guess`` px/mm, refined on the longest lag the picture
     allows; None when there is no periodic grid."""
-    profile = grid.mean(axis=1 - axis).astype(np.float64)
-    ac = _autocorr(profile)
+    ac, longest = _autocorr(grid, axis, MAJOR_MM * guess)
     p5, height = _peak_near(ac, MAJOR_MM * guess, 0.2 * MAJOR_MM * guess)
     if height < MIN_GRID_PEAK:
         return None
     # refine: the peak n periods out pins the period n times finer; a grid has it, the
     # texture of a photograph does not
     for n in (4, 10, 20):
-        if n * p5 * 1.1 >= 0.6 * len(profile):
+        if n * p5 * 1.1 >= 0.6 * longest:
             break
         lag, h = _peak_near(ac, n * p5, 0.3 * p5)
         if h < 0.5 * height:

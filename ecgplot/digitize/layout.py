@@ -17,6 +17,8 @@ MIN_ROW_MM = 8.0  # closest baselines a print has (12x1 prints: ~15 mm)
 MIN_COVERAGE = 0.6  # share of the 10 s a trace row has ink in (text lines have less)
 STROKE_MM = 3.0  # a column separator is a vertical stroke at least this long
 STANDARD_GAINS = (2.5, 5.0, 10.0, 20.0)  # mm/mV a cart prints at
+GAP_MM = 1.5  # ink-free columns near the baseline that part two panels printed apart
+PIECE_FIT = 0.1  # a panel printed apart is its time span wide, within this share
 
 GRID_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
 GRID_6X2 = (("I", "V1"), ("II", "V2"), ("III", "V3"), ("aVR", "V4"), ("aVL", "V5"), ("aVF", "V6"))
@@ -90,6 +92,40 @@ def trace_end(has_ink: np.ndarray, px_per_mm: float) -> int:
     last = ok[-1]
     inked = np.flatnonzero(has_ink[: last + 1])
     return int(inked[-1]) + 1
+
+
+def row_pieces(core: np.ndarray, px_per_mm: float, min_mm: float) -> list[tuple[int, int]]:
+    """Column stretches [start, end) of a row's trace parted by at least ``GAP_MM`` with
+    no ink near the baseline (``core``: the pixel rows around it), as programs that
+    print each panel apart draw them; stretches under ``min_mm`` (a calibration pulse,
+    a speck) are left out. A print whose panels abut gives one stretch a row."""
+    has = core.any(axis=0)
+    w = max(1, int(round(px_per_mm)))
+    dense = np.convolve(has.astype(float), np.ones(w) / w, mode="same") >= 0.5
+    cols = np.flatnonzero(dense)
+    if len(cols) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(cols) > GAP_MM * px_per_mm)
+    pieces = []
+    for a, b in zip(np.r_[cols[0], cols[breaks + 1]], np.r_[cols[breaks], cols[-1]] + 1):
+        inked = np.flatnonzero(has[a:b])  # the stretch's own first and last ink
+        a, b = a + inked[0], a + inked[-1] + 1
+        if b - a >= min_mm * px_per_mm:
+            pieces.append((int(a), int(b)))
+    return pieces
+
+
+def panel_origins(
+    row_panels: list[Panel], pieces: list[tuple[int, int]], x0: float, px_per_s: float
+) -> list[float]:
+    """x (px) of t = 0 for each panel of a row: the row's ``x0`` where its panels abut,
+    or, where the row shows one stretch of trace per panel each as wide as its time
+    span, each panel's own, from where its stretch ends."""
+    widths = [(p.t1 - p.t0) * px_per_s for p in row_panels]
+    apart = len(row_panels) > 1 and len(pieces) == len(row_panels)
+    if apart and all(abs((b - a) / w - 1) < PIECE_FIT for (a, b), w in zip(pieces, widths)):
+        return [b - p.t1 * px_per_s for (_, b), p in zip(pieces, row_panels)]
+    return [x0] * len(row_panels)
 
 
 def row_bands(baselines: np.ndarray, height: int) -> list[tuple[int, int]]:
@@ -178,18 +214,19 @@ def calibration_gain(
     mask: np.ndarray,
     bands: list[tuple[int, int]],
     baselines: np.ndarray,
-    x0: float,
+    starts: list[float],
     px_per_mm_x: float,
     px_per_mm_y: float,
     line_px: float,
 ) -> float | None:
-    """mm per mV from the 1 mV calibration pulses left of the trace: in each row, the
-    piece of ink there that stands on the row's baseline and is at least 2 mm wide
-    (0.2 s is 5 mm); the median height over the rows that have one, snapped to the
-    nearest standard gain. None without pulses."""
-    a, b = int(max(0, x0 - 15 * px_per_mm_x)), int(max(0, x0 - 0.3 * px_per_mm_x))
+    """mm per mV from the 1 mV calibration pulses left of the trace (each row's trace
+    starts at ``starts``): in each row, the piece of ink there that stands on (or is
+    centred on) the row's baseline and is at least 2 mm wide (0.2 s is 5 mm); the
+    median height over the rows that have one, snapped to the nearest standard gain.
+    None without pulses."""
     heights = []
-    for (lo, hi), y in zip(bands, baselines):
+    for (lo, hi), y, x0 in zip(bands, baselines, starts):
+        a, b = int(max(0, x0 - 15 * px_per_mm_x)), int(max(0, x0 - 0.3 * px_per_mm_x))
         region = mask[lo:hi, a:b].astype(np.uint8)
         if region.size == 0:
             continue
@@ -202,7 +239,9 @@ def calibration_gain(
         ]:
             bottom = lo + top + height
             tall = height >= 2 * px_per_mm_y
-            if tall and width >= 2 * px_per_mm_x and abs(bottom - y) <= 1.5 * px_per_mm_y + line_px:
+            # carts stand the pulse on the baseline; some programs centre it on it
+            near = min(abs(bottom - y), abs(bottom - height / 2 - y))
+            if tall and width >= 2 * px_per_mm_x and near <= 1.5 * px_per_mm_y + line_px:
                 heights.append((height - line_px) / px_per_mm_y)
     if not heights:
         return None

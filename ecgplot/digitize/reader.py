@@ -18,8 +18,10 @@ from .layout import (
     coarse_px_per_mm,
     find_rows,
     has_separators,
+    panel_origins,
     panels,
     row_bands,
+    row_pieces,
     trace_end,
 )
 from .rectify import rectify
@@ -31,6 +33,7 @@ MIN_INK, MAX_INK = 0.002, 0.3  # share of a print's pixels that are trace ink
 BOUNDARY_MM = 0.6  # columns this close to a lead change (separator, jump) are not read
 MAX_GAP_MM = 2.0  # longer stretches without ink stay missing
 MIN_FOLLOWED = 0.85  # share of a row's columns a trace has ink in
+ROW_END_MM = 3.0  # a row ending this far from the others may have its own clock
 
 
 @dataclass
@@ -82,6 +85,36 @@ def _panel_samples(
     return n, out
 
 
+def _row_clocks(
+    mask: np.ndarray,
+    bands: list[tuple[int, int]],
+    baselines: np.ndarray,
+    px_per_mm: float,
+    line_px: float,
+) -> tuple[list[float], list[list[tuple[int, int]]], float]:
+    """Each row's x (px) of t = 0, its stretches of trace and the last trace column.
+    Rows end together in most prints, so their median end is 10 s; a row that ends
+    elsewhere but is itself 10 s long (a rhythm strip under panels printed apart) keeps
+    its own end."""
+    px_per_s = MM_PER_S * px_per_mm
+    gaps = np.diff(baselines)
+    quarter = (float(np.median(gaps)) if len(gaps) else mask.shape[0] / 4) / 4
+    cores = [mask[max(0, int(y - quarter)) : int(y + quarter) + 1] for y in baselines]
+    pieces = [row_pieces(core, px_per_mm, 25.0) for core in cores]
+    # halfway to the neighbours: a longer neighbour row's deflections do not end this row
+    halves = [
+        mask[(a + int(y)) // 2 : (int(y) + b) // 2 + 1] for (a, b), y in zip(bands, baselines)
+    ]
+    ends = [trace_end(half.any(axis=0), px_per_mm) - line_px / 2 for half in halves]
+    common = float(np.median(ends))
+    x0s = []
+    for end, row in zip(ends, pieces):
+        span = (row[-1][1] - row[0][0]) / (SECONDS * px_per_s) if row else 0.0
+        own = abs(end - common) > ROW_END_MM * px_per_mm and abs(span - 1) < 0.04
+        x0s.append((end if own else common) - (SECONDS - 1.0 / FS) * px_per_s)
+    return x0s, pieces, max(ends)
+
+
 def digitize_picture(
     rgb: np.ndarray,
     source: str | Path = "picture",
@@ -114,33 +147,36 @@ def digitize_picture(
         raise _fail(source, "no rows of trace found")
     bands = row_bands(baselines.astype(float), mask.shape[0])
     px_per_s = MM_PER_S * px_x
-    ends = [trace_end(mask[a:b].any(axis=0), px_x) for a, b in bands]
     line_px = line_width(column_runs(mask[bands[0][0] : bands[0][1]]))
-    x1 = float(np.median(ends)) - line_px / 2
-    x0 = x1 - (SECONDS - 1.0 / FS) * px_per_s
-    if x0 < -2 * px_x:
+    x0s, pieces, x_to = _row_clocks(mask, bands, baselines, px_x, line_px)
+    x0 = float(np.median(x0s))
+    if min(x0s) < -2 * px_x:
         raise _fail(
-            source, f"the trace rows are {(x1 - lo) / px_x:.0f} mm long, not 10 s at 25 mm/s"
+            source, f"the trace rows are {(x_to - lo) / px_x:.0f} mm long, not 10 s at 25 mm/s"
         )
+    apart_3x4 = len(pieces) >= 3 and all(len(p) == 4 for p in pieces[:3])
+    separators = apart_3x4 or has_separators(mask, bands, x0, px_per_s, px_x)
     try:
-        layout, strips = choose_layout(
-            len(baselines), has_separators(mask, bands, x0, px_per_s, px_x), rhythm
-        )
+        layout, strips = choose_layout(len(baselines), separators, rhythm)
     except ValueError as exc:
         raise _fail(source, str(exc)) from exc
-    gain = calibration_gain(mask, bands, baselines, x0, px_x, px_y, line_px)
+    row_panels = [[p for p in panels(layout, strips) if p.row == r] for r in range(len(bands))]
+    origins = [panel_origins(ps, pieces[r], x0s[r], px_per_s) for r, ps in enumerate(row_panels)]
+    starts = [min(o) for o in origins]  # where each row's first panel begins
+    gain = calibration_gain(mask, bands, baselines, starts, px_x, px_y, line_px)
     gain_source = "calibration pulse" if gain else "assumed"
     gain = gain or mm_per_mv or DEFAULT_MM_PER_MV
     signal = np.full((len(LEADS), N_SAMPLES), np.nan, np.float32)
     followed = []
-    x_from, x_to = max(0, int(np.floor(x0))), min(mask.shape[1], int(np.ceil(x1 + line_px)))
+    x_from = max(0, int(np.floor(min(starts))))
+    x_to = min(mask.shape[1], int(np.ceil(x_to + line_px)))
     for r, ((a, b), base) in enumerate(zip(bands, baselines)):
         runs = column_runs(mask[a:b, x_from:x_to])
         tops, bots = trace_path(runs, base - a)
         followed.append(float(np.isfinite(tops).mean()))
         values = column_values(tops, bots, line_px) + a
-        for panel in (p for p in panels(layout, strips) if p.row == r):
-            n, ys = _panel_samples(values, x_from, x0, px_per_s, panel, px_x)
+        for panel, origin in zip(row_panels[r], origins[r]):
+            n, ys = _panel_samples(values, x_from, origin, px_per_s, panel, px_x)
             if np.isfinite(ys).sum() < 2:
                 continue
             ref = np.nanmedian(ys)
