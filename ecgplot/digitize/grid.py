@@ -18,6 +18,7 @@ LINE_COLOUR_WEIGHT = 1.5  # how much a bright channel counts against a pixel bei
 MIN_GRID_PEAK = 0.2  # autocorrelation of the grid profile at 5 mm
 MIN_TRACE_SCORE = 0.25  # fainter than this is paper or grid
 LINE_KEEP = 0.8  # a straight line's pixels this close to the trace's darkness are trace
+BRIDGE_MM = 1.5  # breaks down a stroke up to this tall are closed
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,16 @@ def _autocorr(grid: np.ndarray, axis: int, period: float) -> tuple[np.ndarray, i
             longest = max(longest, len(x))
     ac = total / np.maximum(pairs, 1)
     return ac / max(ac[0], 1e-12), longest
+
+
+def bridge_breaks(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """``mask`` with short breaks in steep strokes closed: a thin QRS stroke, blurred by a
+    scan or photo, falls apart into pieces down its column, and following the pieces
+    loses the peak. A closing down each column, up to ``BRIDGE_MM`` tall, joins them (one
+    column wide: wider, it would join a stroke to the next row's trace it passes)."""
+    tall = max(3, int(round(BRIDGE_MM * px_per_mm)) | 1)
+    kernel = np.ones((tall, 1), np.uint8)
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel) > 0
 
 
 def _peak_near(ac: np.ndarray, lag: float, half: float) -> tuple[float, float]:

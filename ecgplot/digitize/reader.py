@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..aiwin import FS, LEADS, N_SAMPLES, BadInputError
-from .grid import grid_pitch, separate
+from .grid import bridge_breaks, grid_pitch, separate
 from .layout import (
     SECONDS,
     Panel,
@@ -140,6 +140,7 @@ def digitize_picture(
     if px_x is None:
         raise _fail(source, "no ECG grid found (no 1 mm / 5 mm periodic lines): scale unknown")
     px_y = px_y or px_x
+    mask = bridge_breaks(mask, px_y)
     cols = np.flatnonzero(mask.any(axis=0))
     lo, hi = (int(v) for v in np.percentile(cols, [1, 99]))
     baselines = find_rows(mask, px_y, lo, hi)
