@@ -39,13 +39,14 @@ class DataConfig:
     limit: Positive | None = None  # use only the first N training records (smoke tests)
 
 
-MODEL_KINDS = ("image", "features")
+MODEL_KINDS = ("image", "features", "signal1d")
 TASK_METRICS = {1: ("f1", "accuracy", "auc"), 2: ("macro_f1", "micro_f1", "macro_auc")}
 
 
 @section
 class ModelConfig:
-    kind: str = "image"  # image: ResNet on rendered plots; features: signal-feature model
+    kind: str = "image"  # image: ResNet on rendered plots; features: signal-feature model;
+    # signal1d: 1-D SE-ResNet on the signal (the signal1d section)
     arch: Literal["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"] = (
         "resnet50"  # resnet18/34/50/101/152 from paddle.vision
     )
@@ -102,6 +103,32 @@ class FeatureModelConfig:
     # print-aware: every training record once more as a print in this layout shows it
     # (3x4: 2.5 s of each lead, 10 s of lead II), so one model serves MAT and pictures
     print_copies: Literal["3x4", "6x2"] | None = None
+
+
+@section
+class Signal1DConfig:
+    """The 1-D SE-ResNet (``model.kind: signal1d``) and how it reads a record."""
+
+    input_hz: Literal[125, 250, 500] = 250  # the record resampled to this rate
+    highpass_hz: NonNegFloat | None = 0.5  # band-pass before resampling (None: no side)
+    lowpass_hz: PositiveFloat | None = 45.0
+    width: Positive = 32  # channels of the first stage (each later stage doubles, to 8x)
+    blocks: tuple[Positive, ...] = (2, 2, 2, 2)  # SE basic blocks per stage
+    kernel: Annotated[int, Field(ge=3)] = 7  # odd
+    se_reduction: Positive = 8
+    window_s: PositiveFloat = 10.0  # longer records: overlapping windows, max over them
+    overlap_s: NonNegFloat = 2.0
+
+    def __post_init__(self) -> None:
+        if self.kernel % 2 == 0:
+            raise ValueError(f"signal1d.kernel must be odd, got {self.kernel}")
+        if self.overlap_s >= self.window_s:
+            raise ValueError("signal1d.overlap_s must be shorter than signal1d.window_s")
+        if self.lowpass_hz and self.lowpass_hz >= self.input_hz / 2:
+            raise ValueError(
+                f"signal1d.lowpass_hz {self.lowpass_hz} must be under half of input_hz "
+                f"{self.input_hz} (the rate it is resampled to)"
+            )
 
 
 @section
@@ -187,6 +214,7 @@ class ExperimentConfig:
     render: RenderConfig = field(default_factory=RenderConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     features: FeatureModelConfig = field(default_factory=FeatureModelConfig)
+    signal1d: Signal1DConfig = field(default_factory=Signal1DConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     image_aug: ImageAugConfig = field(default_factory=ImageAugConfig)
@@ -252,6 +280,8 @@ def check_experiment(cfg: ExperimentConfig) -> None:
     if data.stft and model.head != "gap":
         raise ValueError("data.stft (two streams) needs model.head: gap")
     if train.cache_trunk:
+        if model.kind != "image":
+            raise ValueError(f"train.cache_trunk is for image models, not model.kind {model.kind}")
         _check_cached_trunk(cfg)
 
 

@@ -18,6 +18,7 @@ from paddle.static import InputSpec
 
 from .atomic import atomic_path
 from .model import STRIDES, ECGClassifier, activation, probabilities
+from .signal_model import SEResNet1D
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ MODEL_STEM = "inference"
 
 
 class PlotProbabilities(paddle.nn.Layer):
-    """Plot image -> class probabilities."""
+    """The model's input (a plot image, or a signal window) -> class probabilities."""
 
     def __init__(self, model: ECGClassifier, task: int):
         super().__init__()
@@ -44,12 +45,7 @@ class TwoStreamProbabilities(PlotProbabilities):
         return activation(self.model(plot, stft), self.task)
 
 
-def export_model(model: ECGClassifier, task: int, size: int, two_stream: bool, out: Path) -> dict:
-    """``paddle.jit.save`` the probability model to ``out/inference.*`` and convert it to
-    ``out/model.onnx`` with paddle2onnx. Returns the file paths."""
-    import paddle2onnx
-
-    cfg = model.cfg
+def _check_exportable(cfg, size: int) -> None:
     rows = -(-size // STRIDES[cfg.stages])  # rows (and columns) of the last stage's maps
     if cfg.head == "rows" and rows < max(cfg.head_rows, cfg.head_bins):
         raise ValueError(  # ONNX adaptive pooling to more cells than it has crashes
@@ -57,10 +53,24 @@ def export_model(model: ECGClassifier, task: int, size: int, two_stream: bool, o
             f"model.head_rows ({cfg.head_rows}) or model.head_bins ({cfg.head_bins}): "
             "the rows head cannot be exported"
         )
+
+
+def export_model(
+    model: ECGClassifier | SEResNet1D, task: int, size: int, two_stream: bool, out: Path
+) -> dict:
+    """``paddle.jit.save`` the probability model to ``out/inference.*`` and convert it to
+    ``out/model.onnx`` with paddle2onnx. Returns the file paths."""
+    import paddle2onnx
+
     model.eval()
-    names = ["plot", "stft"] if two_stream else ["plot"]
-    shape = [3, size, size] if model.views == 1 else [model.views, 3, size, size]
-    specs = [InputSpec([None, *shape], "float32", n) for n in names]
+    if isinstance(model, SEResNet1D):  # windows of any length: (N, 12, T)
+        names = ["signal"]
+        specs = [InputSpec([None, 12, None], "float32", "signal")]
+    else:
+        _check_exportable(model.cfg, size)
+        names = ["plot", "stft"] if two_stream else ["plot"]
+        shape = [3, size, size] if model.views == 1 else [model.views, 3, size, size]
+        specs = [InputSpec([None, *shape], "float32", n) for n in names]
     wrapper = (TwoStreamProbabilities if two_stream else PlotProbabilities)(model, task)
     wrapper.eval()
     out.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,7 @@ from .model import ECGClassifier, build_model
 from .pictures import picture_to_plot, read_picture
 from .run_folder import CHECKPOINTS, MODEL_INFO_FILE, SUMMARY_FILE, THRESHOLDS_FILE
 from .signal import heart_rate, heart_rate_present
+from .signal_model import build_signal_model, signal_input, window_probs, windows
 from .trunk_graph import SharedTrunk, TopPredictor, same_trunk, trunk_runner
 
 log = logging.getLogger(__name__)
@@ -113,13 +114,16 @@ def load_models(run: Run) -> list[ECGClassifier]:
     checkpoint must match the network key for key and shape for shape."""
     models = []
     for ckpt in run.checkpoints:
-        model = build_model(
-            replace(run.cfg.model, pretrained=None),
-            run.cfg.num_classes,
-            two_stream=run.cfg.data.stft,
-            stride_in_1x1=run.stride_in_1x1,
-            views=len(run.cfg.renders),
-        )
+        if run.cfg.model.kind == "signal1d":
+            model = build_signal_model(run.cfg)
+        else:
+            model = build_model(
+                replace(run.cfg.model, pretrained=None),
+                run.cfg.num_classes,
+                two_stream=run.cfg.data.stft,
+                stride_in_1x1=run.stride_in_1x1,
+                views=len(run.cfg.renders),
+            )
         try:
             state = upgrade_state(paddle.load(str(ckpt)))
         except Exception as exc:  # truncated or foreign file: paddle raises many kinds
@@ -191,8 +195,14 @@ def predict_signals(
     predictors: list[Callable], signals: list[np.ndarray], cfg: ExperimentConfig, tta: int = 0
 ) -> np.ndarray:
     """Mean probability over fold predictors and TTA views, one row per signal. Image
-    models take the rendered views, the feature model the signals themselves."""
+    models take the rendered views, the 1-D model the windows of each signal (each class
+    its largest probability over them), the feature model the signals themselves."""
     copies = [v for signal in signals for v in tta_shifts(signal, tta)]
+    if cfg.model.kind == "signal1d":  # every window of every copy, then max over windows
+        parts = [windows(signal_input(v, cfg.signal1d), cfg.signal1d) for v in copies]
+        window_rows = np.mean([p([np.concatenate(parts)]) for p in predictors], axis=0)
+        probs = window_probs(window_rows, [len(w) for w in parts], cfg.data.task)
+        return probs.reshape(len(signals), tta + 1, -1).mean(axis=1)
     if cfg.model.kind == "features":
         inputs = copies
     else:

@@ -14,12 +14,12 @@ MODEL_INFO_FILE = "model_info.json"  # how to rebuild the network (v1 strides, l
 THRESHOLDS_FILE = "thresholds.json"  # decision thresholds chosen on held-out predictions
 OOF_PROBS = "oof_probs.csv"  # k-fold runs: every record by the fold that did not train on it
 VAL_PROBS = "val_probs.csv"  # per fold: its validation records' probabilities
-BEST_WEIGHTS = "best_model.pdparams"  # per fold: the kept image-model weights
+BEST_WEIGHTS = "best_model.pdparams"  # per fold: the kept network weights
 LAST_WEIGHTS = "last.pdparams"  # per fold: the last epoch (resume)
 LAST_OPTIMIZER = "last.pdopt"  # per fold: the optimizer after the last epoch (resume)
 FOLD_STATE = "state.json"  # per fold: epoch, best, history (resume)
 FEATURE_CHECKPOINT = "model.joblib"  # per fold: the feature model
-CHECKPOINTS = {"image": BEST_WEIGHTS, "features": FEATURE_CHECKPOINT}
+CHECKPOINTS = {"image": BEST_WEIGHTS, "signal1d": BEST_WEIGHTS, "features": FEATURE_CHECKPOINT}
 
 
 @dataclass

@@ -39,6 +39,8 @@ from .run_folder import (
     FoldResult,
 )
 from .schedule import warmup_decay
+from .signal_data import SignalDataset
+from .signal_model import build_signal_model
 from .trunk_cache import CachedTrunkDataset, augmented_maps
 
 log = logging.getLogger(__name__)
@@ -222,17 +224,27 @@ def build_optimizer(cfg: ExperimentConfig, model: paddle.nn.Layer, steps: int):
     return opt, scheduler
 
 
+def network_and_data(cfg: ExperimentConfig, split: Split):
+    """The kind's network and its training and validation datasets."""
+    if cfg.model.kind == "signal1d":
+        data = SignalDataset
+        model = build_signal_model(cfg)
+    else:
+        data = ECGImageDataset
+        model = build_model(
+            cfg.model, cfg.num_classes, two_stream=cfg.data.stft, views=len(cfg.renders)
+        )
+    train = data(cfg, split.train, split.labels, train=True)
+    return model, train, data(cfg, split.val, split.labels, train=False)
+
+
 def setup_fold(cfg: ExperimentConfig, fold: int) -> FoldSetup:
     """The fold's split, network, datasets (through the cached trunk when configured),
     loaders, loss, optimizer and schedule."""
     check_processed(cfg)
     split = load_split(cfg, fold)
     seed_everything(stage_seed(cfg.train.seed, fold))  # the head's initial weights
-    model = build_model(
-        cfg.model, cfg.num_classes, two_stream=cfg.data.stft, views=len(cfg.renders)
-    )
-    train_ds = ECGImageDataset(cfg, split.train, split.labels, train=True)
-    val_ds = ECGImageDataset(cfg, split.val, split.labels, train=False)
+    model, train_ds, val_ds = network_and_data(cfg, split)
     trained: paddle.nn.Layer = model
     if cfg.train.cache_trunk:
         train_ds = CachedTrunkDataset(augmented_maps(model, train_ds, cfg), train_ds)
@@ -378,7 +390,7 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
     state = restore(setup, out, fold) if resume else FoldState()
     writer = _visualdl(out) if main else None
     out.mkdir(parents=True, exist_ok=True)
-    if main:
+    if main and cfg.model.kind == "image":
         _write_model_info(setup.model, cfg, out.parent)
     for epoch in range(state.epoch + 1, cfg.train.epochs + 1):
         seed_everything(stage_seed(cfg.train.seed, fold, epoch))  # shuffle order, dropout
@@ -444,7 +456,7 @@ def fit(cfg: ExperimentConfig, resume: bool = False) -> list[FoldResult]:
     predictions (``oof_probs.csv``) and metrics. Returns each fold's result."""
     run = cfg.run_dir
     seed_everything(cfg.train.seed)
-    if cfg.model.kind == "image":
+    if cfg.model.kind != "features":
         device = select_device(cfg.train.device)
         if device == "cpu":
             configure_cpu(cfg.train.cpu_threads, cfg.train.onednn)
