@@ -109,6 +109,8 @@ def row_pieces(core: np.ndarray, px_per_mm: float, min_mm: float) -> list[tuple[
     pieces = []
     for a, b in zip(np.r_[cols[0], cols[breaks + 1]], np.r_[cols[breaks], cols[-1]] + 1):
         inked = np.flatnonzero(has[a:b])  # the stretch's own first and last ink
+        if len(inked) == 0:
+            continue
         a, b = a + inked[0], a + inked[-1] + 1
         if b - a >= min_mm * px_per_mm:
             pieces.append((int(a), int(b)))
