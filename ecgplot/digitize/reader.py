@@ -85,6 +85,18 @@ def _panel_samples(
     return n, out
 
 
+def _followed(
+    tops: np.ndarray, x_from: int, row_panels: list[Panel], origins: list[float], px_per_s: float
+) -> float:
+    """Share of the columns the row's panels cover (gaps between panels printed apart
+    left out) in which the followed chain has ink."""
+    cols = np.arange(len(tops)) + x_from
+    inside = np.zeros(len(tops), bool)
+    for p, o in zip(row_panels, origins):
+        inside |= (cols >= o + p.t0 * px_per_s) & (cols < o + p.t1 * px_per_s)
+    return float(np.isfinite(tops[inside]).mean()) if inside.any() else 0.0
+
+
 def _row_clocks(
     mask: np.ndarray,
     bands: list[tuple[int, int]],
@@ -174,7 +186,7 @@ def digitize_picture(
     for r, ((a, b), base) in enumerate(zip(bands, baselines)):
         runs = column_runs(mask[a:b, x_from:x_to])
         tops, bots = trace_path(runs, base - a)
-        followed.append(float(np.isfinite(tops).mean()))
+        followed.append(_followed(tops, x_from, row_panels[r], origins[r], px_per_s))
         values = column_values(tops, bots, line_px) + a
         for panel, origin in zip(row_panels[r], origins[r]):
             n, ys = _panel_samples(values, x_from, origin, px_per_s, panel, px_x)
