@@ -1,16 +1,20 @@
-"""Out-of-fold accuracy on the 627 real PhysioNet records: image model, feature model
-and their fusion, per task, on the same folds.
+"""Out-of-fold accuracy on the 627 real PhysioNet records: the image model, the feature
+model, the 1-D SE-ResNet and every fusion of them, per task, on the same folds.
 
 Imports ../shared/data for task 1 and task 2, trains every fold of
-configs/cpu_small_task{T}.yaml (the CPU image recipe) and configs/features_task{T}.yaml
-(the signal-feature model), fuses the two runs with each of ensemble.py's methods
-(`mean`, the headline "fusion", then weights, class_weights and stack fitted on
-out-of-fold probabilities, cross-fitted), and scores the out-of-fold predictions of all
-records with bootstrap 95% intervals (decisions with out-of-fold thresholds and
-the label rules). Frozen-trunk maps are cached in --cache (shared with train.py's default
-output/cache) and features in each feature run, so a rerun mostly trains. Last line: JSON.
+configs/cpu_small_task{T}.yaml (the CPU image recipe), configs/features_task{T}.yaml (the
+signal-feature model) and configs/signal1d_task{T}.yaml (the 1-D model), fuses every
+pair and all three by equal logit weights (`mean`, the headline fusion; all three also
+by weights, class_weights and stack fitted on out-of-fold probabilities, cross-fitted),
+and scores the out-of-fold predictions of all records with bootstrap 95% intervals
+(decisions with out-of-fold thresholds and the label rules). The figure an ensembling
+user asks for: all three minus the two signal models (features + 1-D), paired over the
+same records. A run whose folder already holds its finished out-of-fold predictions for
+the same config is reused, not retrained; frozen-trunk maps are cached in --cache and
+features in each feature run. Last line: JSON.
 
     python benchmarks/accuracy.py [--folds 5] [--epochs N] [--tasks 1 2]
+        [--models image features signal1d]
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ecgplot.aiwin import read_labels, read_probs_frame  # noqa: E402
+from ecgplot.aiwin import label_matrix, read_labels, read_probs_frame  # noqa: E402
+from ecgplot.config import load_yaml, to_dict  # noqa: E402
 from ecgplot.decide import decide  # noqa: E402
 from ecgplot.ensemble import ensemble, run_member, write_ensemble  # noqa: E402
-from ecgplot.evaluate import evaluate  # noqa: E402
+from ecgplot.evaluate import HEADLINE, evaluate, paired_difference  # noqa: E402
 from ecgplot.experiment import load_experiment  # noqa: E402
 from ecgplot.infer import load_run  # noqa: E402
 from ecgplot.logs import setup_logging  # noqa: E402
@@ -39,6 +44,36 @@ KEYS = {1: ("auc", "f1", "accuracy"), 2: ("macro_auc", "macro_f1", "micro_f1")}
 # measurements fitted weights cost task 2 0.01-0.02 macro-AUC (12 classes, a few dozen
 # positives each: they overfit) and tied on task 1. The other methods follow.
 FUSIONS = ("mean", "weights", "class_weights", "stack")
+CONFIGS = {"image": "cpu_small", "features": "features", "signal1d": "signal1d"}
+SHORT = {"image": "img", "features": "feat", "signal1d": "1d"}
+
+
+def trained(cfg) -> bool:
+    """Whether the run folder already holds this config's finished k-fold run."""
+    folder = cfg.run_dir
+    if not (folder / "oof_probs.csv").is_file() or not (folder / "config.yaml").is_file():
+        return False
+    return load_yaml(folder / "config.yaml") == to_dict(cfg)
+
+
+def fusions(members: dict, truth: dict, out: Path, task: int) -> dict[str, tuple]:
+    """Every pair and all of the members fused by ``mean``; all of them also by the
+    fitted methods. Returns name -> (oof csv, thresholds, oof probabilities)."""
+    from itertools import combinations
+
+    found = {}
+    names = list(members)
+    for k in range(2, len(names) + 1):
+        for group in combinations(names, k):
+            methods = FUSIONS if k == len(names) else FUSIONS[:1]
+            for method in methods:
+                fused = ensemble([members[m] for m in group], truth, method)
+                label = "+".join(SHORT[m] for m in group)
+                label += "" if method == "mean" else f" ({method})"
+                folder = out / f"task{task}_fusion_{'_'.join(group)}_{method}"
+                write_ensemble(fused, folder / "answer.csv")
+                found[label] = (folder / "oof_probs.csv", fused.thresholds)
+    return found
 
 
 def score(task: int, truth: dict, probs_csv: Path, thresholds, out: Path, n_boot: int) -> dict:
@@ -54,6 +89,7 @@ def main() -> None:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--epochs", type=int, help="image model epochs (default: the config's)")
     p.add_argument("--tasks", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--models", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     p.add_argument("--bootstrap", type=int, default=1000)
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmark_accuracy")
     p.add_argument("--cache", type=Path, default=ROOT / "output" / "cache")
@@ -73,25 +109,23 @@ def main() -> None:
             f"data.n_folds={args.folds}",
         ]
         runs = {}
-        for model, config in (("image", "cpu_small"), ("features", "features")):
+        for model in args.models:
             overrides = [*common, f"name=task{task}_{model}"]
             if model == "image":
                 overrides.append(f"train.cache_dir={args.cache}")
                 if args.epochs:
                     overrides.append(f"train.epochs={args.epochs}")
+            cfg = load_experiment(ROOT / "configs" / f"{CONFIGS[model]}_task{task}.yaml", overrides)
             t0 = time.perf_counter()
-            fit(load_experiment(ROOT / "configs" / f"{config}_task{task}.yaml", overrides))
-            figures[f"task{task}_{model}_minutes"] = round((time.perf_counter() - t0) / 60, 1)
-            runs[model] = args.out / f"task{task}_{model}"
+            if not trained(cfg):
+                fit(cfg)
+                figures[f"task{task}_{model}_minutes"] = round((time.perf_counter() - t0) / 60, 1)
+            runs[model] = cfg.run_dir
         truth = read_labels(data / "trainreference.csv", task)
         sources = {m: (r / "oof_probs.csv", load_run(r).thresholds) for m, r in runs.items()}
-        members = [run_member(r) for r in runs.values()]
-        for method in FUSIONS:
-            fused = ensemble(members, truth, method)
-            fusion_dir = args.out / f"task{task}_fusion_{method}"
-            write_ensemble(fused, fusion_dir / "answer.csv")
-            name = "fusion" if method == FUSIONS[0] else f"fusion_{method}"
-            sources[name] = (fusion_dir / "oof_probs.csv", fused.thresholds)
+        members = {m: run_member(r) for m, r in runs.items()}
+        if len(members) > 1:
+            sources.update(fusions(members, truth, args.out, task))
         for model, (csv, thresholds) in sources.items():
             result = score(
                 task, truth, csv, thresholds, args.out / f"eval_t{task}_{model}", args.bootstrap
@@ -103,6 +137,23 @@ def main() -> None:
                 figures[f"task{task}_{model}_{key}_ci95"] = [round(lo, 3), round(hi, 3)]
                 cells.append(f"{key} {result[key]:.3f} ({lo:.3f}-{hi:.3f})")
             lines.append(f"task {task} {model:20s} " + ", ".join(cells))
+            print(lines[-1], flush=True)
+        if set(runs) == set(CONFIGS):  # what the image model adds to the signal models
+            oof = {k: read_probs_frame(csv, task) for k, (csv, _) in sources.items()}
+            names = sorted(oof["img+feat+1d"].index)
+            y = label_matrix(truth, names, task)
+            d, lo, hi = paired_difference(
+                task,
+                y,
+                oof["img+feat+1d"].loc[names].to_numpy(),
+                oof["feat+1d"].loc[names].to_numpy(),
+                args.bootstrap,
+            )
+            figures[f"task{task}_image_adds"] = [round(d, 4), round(lo, 4), round(hi, 4)]
+            lines.append(
+                f"task {task} img+feat+1d minus feat+1d: {HEADLINE[task]} {d:+.3f} "
+                f"({lo:+.3f} to {hi:+.3f}, paired)"
+            )
             print(lines[-1], flush=True)
     figures["minutes"] = round((time.perf_counter() - start) / 60, 1)
     print(

@@ -40,15 +40,13 @@ from ecgplot.aiwin import (  # noqa: E402  # noqa: E402
 )
 from ecgplot.decide import decide  # noqa: E402
 from ecgplot.digitize import digitize_picture  # noqa: E402
-from ecgplot.evaluate import bootstrap_ci, evaluate, scores_task1, scores_task2  # noqa: E402
+from ecgplot.evaluate import HEADLINE, evaluate, paired_difference  # noqa: E402
 from ecgplot.experiment import load_experiment  # noqa: E402
 from ecgplot.infer import load_predictors, load_run, predict_signals  # noqa: E402
 from ecgplot.logs import setup_logging  # noqa: E402
 from ecgplot.physionet import import_physionet, list_source  # noqa: E402
 from ecgplot.trainer import fit  # noqa: E402
 from tests.printsim import CONDITIONS, draw_print, photograph  # noqa: E402
-
-HEADLINE = {1: "auc", 2: "macro_auc"}
 
 
 def digitise_job(job: tuple[int, str, np.ndarray, tuple[str, ...], Path]) -> dict[str, str]:
@@ -75,24 +73,6 @@ def digitise_job(job: tuple[int, str, np.ndarray, tuple[str, ...], Path]) -> dic
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, got.astype(np.float32))
     return problems
-
-
-def headline(task: int, y: np.ndarray, probs: np.ndarray) -> dict:
-    if task == 1:
-        return {"auc": scores_task1(y, probs.argmax(1), probs[:, 1])["auc"]}
-    return {"macro_auc": scores_task2(y, (probs > 0.5).astype(int), probs)["macro_auc"]}
-
-
-def paired(task: int, y: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> tuple:
-    """Headline metric of ``a`` minus that of ``b`` on the same records, bootstrap 95%."""
-    key = HEADLINE[task]
-
-    def diff(y, a, b):
-        return {"d": headline(task, y, a)[key] - headline(task, y, b)[key]}
-
-    point = diff(y, a, b)["d"]
-    lo, hi = bootstrap_ci(diff, (y, a, b), n)["d"]
-    return point, lo, hi
 
 
 def picture_oof(run_dir: Path, digitised: Path, task: int) -> tuple[list[str], np.ndarray]:
@@ -200,7 +180,7 @@ def main() -> None:
                     args.out / f"eval_{name}_{tag}",
                     args.bootstrap,
                 )
-                d, dlo, dhi = paired(task, y, probs, mat.to_numpy(), args.bootstrap)
+                d, dlo, dhi = paired_difference(task, y, probs, mat.to_numpy(), args.bootstrap)
                 lo, hi = res["ci95"][key]
                 ratio = res[key] / base[key]
                 cell = f"{key} {res[key]:.3f} ({lo:.3f}-{hi:.3f})"

@@ -6,7 +6,8 @@ record through Paddle Inference, then each fold's head), ``per_fold_eager`` (the
 baseline: every fold's whole dygraph model), and the exported folds on Paddle Inference
 (oneDNN) and ONNX Runtime (each fold's whole graph); ratios against the baseline. Without
 --run, a 5-fold run of cpu_small_task2 is made first (one training step a fold: speed
-does not depend on the weights). Last line: JSON.
+does not depend on the weights; the ImageNet trunk is loaded as training loads it, so the
+folds share it, as real runs' folds do: tools/prepare_weights.sh). Last line: JSON.
 
     python benchmarks/predict_speed.py [--run output/cpu_small_task2] [--records 40]
 """
@@ -55,7 +56,6 @@ def main() -> None:
                     "data.limit=60",
                     "data.fold=all",
                     f"train.cache_dir={tmp / 'cache'}",
-                    "model.pretrained=null",
                 ],
             )
             fit(cfg)

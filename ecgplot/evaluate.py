@@ -87,6 +87,28 @@ def bootstrap_ci(
     }
 
 
+HEADLINE = {1: "auc", 2: "macro_auc"}  # the threshold-free score of each task
+
+
+def headline(task: int, y: np.ndarray, probs: np.ndarray) -> float:
+    """Task 1 AUC of the abnormal probability, task 2 macro-AUC over the classes."""
+    if task == 1:
+        return scores_task1(y, probs.argmax(1), probs[:, 1])["auc"]
+    return scores_task2(y, (probs > 0.5).astype(int), probs)["macro_auc"]
+
+
+def paired_difference(
+    task: int, y: np.ndarray, a: np.ndarray, b: np.ndarray, n: int = 1000
+) -> tuple[float, float, float]:
+    """Headline score of probabilities ``a`` minus that of ``b`` on the same records:
+    (difference, bootstrap 95% low, high), the records resampled together."""
+    point = headline(task, y, a) - headline(task, y, b)
+    lo, hi = bootstrap_ci(
+        lambda y, a, b: {"d": headline(task, y, a) - headline(task, y, b)}, (y, a, b), n
+    )["d"]
+    return point, lo, hi
+
+
 def evaluate(
     task: int,
     truth: dict,

@@ -112,7 +112,7 @@ class Signal1DConfig:
     input_hz: Literal[125, 250, 500] = 250  # the record resampled to this rate
     highpass_hz: NonNegFloat | None = 0.5  # band-pass before resampling (None: no side)
     lowpass_hz: PositiveFloat | None = 45.0
-    width: Positive = 32  # channels of the first stage (each later stage doubles, to 8x)
+    width: Positive = 16  # channels of the first stage (each later stage doubles, to 8x)
     blocks: tuple[Positive, ...] = (2, 2, 2, 2)  # SE basic blocks per stage
     kernel: Annotated[int, Field(ge=3)] = 7  # odd
     se_reduction: Positive = 8

@@ -179,9 +179,13 @@ def load_predictors(run: Run, backend: str = "dygraph") -> list[Callable]:
         return [FeaturePredictor(c) for c in run.checkpoints]
     if backend == "dygraph":
         models, task = load_models(run), run.cfg.data.task
-        if run.cfg.train.cache_trunk and same_trunk(models):  # one trunk pass for all folds
-            trunk = SharedTrunk(trunk_runner(models[0], run.cfg.train.trunk_backend))
-            return [TopPredictor(m, task, trunk) for m in models]
+        if run.cfg.train.cache_trunk:
+            if same_trunk(models):  # one trunk pass for all folds
+                trunk = SharedTrunk(trunk_runner(models[0], run.cfg.train.trunk_backend))
+                return [TopPredictor(m, task, trunk) for m in models]
+            log.warning(
+                "the folds' frozen trunks differ (no pretrained weights?): each runs its own"
+            )
         return [DygraphPredictor(m, task) for m in models]
     folds = read_export_info(run.path)
     if backend == "paddle":
