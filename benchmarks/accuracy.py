@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ecgplot.aiwin import label_matrix, read_labels, read_probs_frame  # noqa: E402
-from ecgplot.config import load_yaml, to_dict  # noqa: E402
+from ecgplot.config import from_dict, load_yaml, to_dict  # noqa: E402
 from ecgplot.decide import decide  # noqa: E402
 from ecgplot.ensemble import ensemble, run_member, write_ensemble  # noqa: E402
 from ecgplot.evaluate import HEADLINE, evaluate, paired_difference  # noqa: E402
-from ecgplot.experiment import load_experiment  # noqa: E402
+from ecgplot.experiment import ExperimentConfig, load_experiment  # noqa: E402
 from ecgplot.infer import load_run  # noqa: E402
 from ecgplot.logs import setup_logging  # noqa: E402
 from ecgplot.physionet import import_physionet  # noqa: E402
@@ -53,7 +53,11 @@ def trained(cfg) -> bool:
     folder = cfg.run_dir
     if not (folder / "oof_probs.csv").is_file() or not (folder / "config.yaml").is_file():
         return False
-    return load_yaml(folder / "config.yaml") == to_dict(cfg)
+    try:  # read back as the run is (options added since take their defaults)
+        saved = from_dict(ExperimentConfig, load_yaml(folder / "config.yaml"))
+    except ValueError:
+        return False
+    return to_dict(saved) == to_dict(cfg)
 
 
 def fusions(members: dict, truth: dict, out: Path, task: int) -> dict[str, tuple]:
@@ -88,6 +92,7 @@ def main() -> None:
     p.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--epochs", type=int, help="image model epochs (default: the config's)")
+    p.add_argument("--signal1d-epochs", type=int, help="1-D model epochs (default: the config's)")
     p.add_argument("--tasks", type=int, nargs="+", default=[1, 2])
     p.add_argument("--models", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     p.add_argument("--bootstrap", type=int, default=1000)
@@ -115,6 +120,8 @@ def main() -> None:
                 overrides.append(f"train.cache_dir={args.cache}")
                 if args.epochs:
                     overrides.append(f"train.epochs={args.epochs}")
+            if model == "signal1d" and args.signal1d_epochs:
+                overrides.append(f"train.epochs={args.signal1d_epochs}")
             cfg = load_experiment(ROOT / "configs" / f"{CONFIGS[model]}_task{task}.yaml", overrides)
             t0 = time.perf_counter()
             if not trained(cfg):
