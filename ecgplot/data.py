@@ -183,6 +183,13 @@ def _augment_views(aug: A.Compose, plots: list[np.ndarray], seed: int) -> list[n
     return out
 
 
+def record_target(value, task: int) -> np.ndarray:
+    """A record's training target: task 1 int64 class, task 2 float32 multi-hot."""
+    if task == 1:
+        return np.array(value, dtype=np.int64)
+    return labels_to_multihot(value)
+
+
 class ECGImageDataset(paddle.io.Dataset):
     """Plot image (+ STFT image) and target of each record.
 
@@ -249,10 +256,7 @@ class ECGImageDataset(paddle.io.Dataset):
         return render_images(signal, self.cfg)
 
     def target(self, name: str) -> np.ndarray:
-        value = self.labels[name]
-        if self.cfg.data.task == 1:
-            return np.array(value, dtype=np.int64)
-        return labels_to_multihot(value)
+        return record_target(self.labels[name], self.cfg.data.task)
 
     def __getitem__(self, index: int):
         name = self.names[index]

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from .aiwin import labels_to_multihot, read_record
+from .aiwin import read_record
 from .augment import build_signal_augment
+from .data import record_target
 from .experiment import ExperimentConfig
 from .signal_model import signal_input
 
@@ -48,10 +49,7 @@ class SignalDataset(paddle.io.Dataset):
         return self._signals[name]
 
     def target(self, name: str) -> np.ndarray:
-        value = self.labels[name]
-        if self.cfg.data.task == 1:
-            return np.array(value, dtype=np.int64)
-        return labels_to_multihot(value)
+        return record_target(self.labels[name], self.cfg.data.task)
 
     def __getitem__(self, index: int):
         name = self.names[index]
