@@ -1,6 +1,7 @@
 """Accuracy from pictures against accuracy from the MAT records, out-of-fold: the
-signal-feature model, plain and print-aware (``features.print_copies: 3x4``), and the
-image model (cpu_small, beat renderings), each through the digitiser.
+signal-feature model, plain and print-aware (``features.print_copies: 3x4``), the image
+model (cpu_small, beat renderings) and the 1-D model, plain and print-aware
+(``print_aug.p: 0.5``), each through the digitiser.
 
 Imports the 627 shared records for each task, prints every record as the common 3x4 +
 lead-II rhythm strip print with the independent drawer (tests/printsim.py, benchmark
@@ -11,7 +12,7 @@ model on its own validation records twice: from the MAT records and from the pic
 (the same records, so the difference is paired). Bootstrap 95% intervals. Last line: JSON.
 
     python benchmarks/picture_accuracy.py [--tasks 1 2] [--conditions "phone photo"]
-        [--models features features_print_aware image]
+        [--models features features_print_aware image image_print_aware signal1d ...]
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ from ecgplot.logs import setup_logging  # noqa: E402
 from ecgplot.physionet import import_physionet, list_source  # noqa: E402
 from ecgplot.trainer import fit  # noqa: E402
 from tests.printsim import CONDITIONS, draw_print, photograph  # noqa: E402
+
+# each model measured: (config name before _task{T}.yaml, overrides)
+VARIANTS = {
+    "features": ("features", []),
+    "features_print_aware": ("features", ["features.print_copies=3x4"]),
+    "image": ("cpu_small", []),
+    "image_print_aware": ("cpu_small", ["print_aug.p=0.5"]),
+    "signal1d": ("signal1d", []),
+    "signal1d_print_aware": ("signal1d", ["print_aug.p=0.5"]),
+}
 
 
 def digitise_job(job: tuple[int, str, np.ndarray, tuple[str, ...], Path]) -> dict[str, str]:
@@ -89,6 +100,84 @@ def picture_oof(run_dir: Path, digitised: Path, task: int) -> tuple[list[str], n
     return names, np.concatenate(probs)
 
 
+def measure(variant: str, task: int, data: Path, truth: dict, args) -> tuple[dict, dict]:
+    """Train (or reuse) every fold of one variant; score it out-of-fold from the MAT
+    records and from each condition's pictures. Returns (figures, {"MAT" or condition:
+    probabilities in the order of the out-of-fold table, "lines": printed lines})."""
+    config, extra = VARIANTS[variant]
+    if config == "cpu_small":
+        extra = [*extra, f"train.cache_dir={args.cache}"]
+    name = f"task{task}_{variant}"
+    overrides = [
+        f"data.root={data}",
+        f"output_dir={args.out}",
+        "data.fold=all",
+        f"data.n_folds={args.folds}",
+        f"name={name}",
+        *extra,
+    ]
+    fit(load_experiment(ROOT / "configs" / f"{config}_task{task}.yaml", overrides))
+    run_dir = args.out / name
+    thresholds = load_run(run_dir).thresholds
+    mat = read_probs_frame(run_dir / "oof_probs.csv", task)
+    order = list(mat.index)
+    y = label_matrix(truth, order, task)
+    key = HEADLINE[task]
+
+    def scored(probs: np.ndarray, tag: str) -> dict:
+        labels = decide(probs, task, thresholds)
+        return evaluate(
+            task, truth, order, labels, probs, args.out / f"eval_{name}_{tag}", args.bootstrap
+        )
+
+    base = scored(mat.to_numpy(), "mat")
+    lo, hi = base["ci95"][key]
+    lines = [f"task {task} {variant:12s} MAT          {key} {base[key]:.3f} ({lo:.3f}-{hi:.3f})"]
+    figures = {f"task{task}_{variant}_mat_{key}": round(base[key], 4)}
+    out = {"MAT": mat.to_numpy()}
+    for condition in args.conditions:
+        tag = condition.replace(" ", "_").replace("/", "")
+        names, probs = picture_oof(run_dir, args.out / "digitised" / tag, task)
+        probs = probs[[names.index(n) for n in order]]
+        write_probs(args.out / f"{name}_{tag}_oof_probs.csv", order, probs, task)
+        res = scored(probs, tag)
+        d, dlo, dhi = paired_difference(task, y, probs, out["MAT"], args.bootstrap)
+        lo, hi = res["ci95"][key]
+        ratio = res[key] / base[key]
+        lines.append(
+            f"task {task} {variant:12s} {condition:12s} {key} {res[key]:.3f} ({lo:.3f}-{hi:.3f})"
+            f"  ratio {ratio:.3f}  minus MAT {d:+.3f} ({dlo:+.3f}..{dhi:+.3f})"
+        )
+        figures[f"task{task}_{variant}_{tag}_{key}"] = round(res[key], 4)
+        figures[f"task{task}_{variant}_{tag}_ratio"] = round(ratio, 3)
+        out[condition] = probs
+    out["y"] = y
+    out["lines"] = lines
+    return figures, out
+
+
+def print_aware_gains(task: int, measured: dict, n_boot: int, figures: dict) -> list[str]:
+    """Print-aware minus plain training of the same model, paired over the same records,
+    on the MAT records and on each condition's pictures (what print-awareness costs on
+    MAT and gains on pictures)."""
+    lines = []
+    for variant, probs in measured.items():
+        plain = measured.get(variant.removesuffix("_print_aware"))
+        if not variant.endswith("_print_aware") or plain is None:
+            continue
+        for condition in [c for c in probs if c not in ("y", "lines")]:
+            d, lo, hi = paired_difference(
+                task, probs["y"], probs[condition], plain[condition], n_boot
+            )
+            lines.append(
+                f"task {task} {variant} minus plain, {condition}: {d:+.3f} ({lo:+.3f}..{hi:+.3f})"
+            )
+            tag = condition.replace(" ", "_").replace("/", "")
+            figures[f"task{task}_{variant}_gain_{tag}"] = round(d, 4)
+    print("\n".join(lines), flush=True)
+    return lines
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
@@ -101,7 +190,7 @@ def main() -> None:
         "--models",
         nargs="+",
         default=["features", "features_print_aware", "image"],
-        choices=["features", "features_print_aware", "image"],
+        choices=list(VARIANTS),
     )
     p.add_argument("--cache", type=Path, default=ROOT / "output" / "cache")
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmarks" / "picture_accuracy")
@@ -109,7 +198,7 @@ def main() -> None:
     setup_logging(args.out / "picture_accuracy.log")
     start = time.perf_counter()
     sources = list_source(args.shared)
-    cache = args.out / "digitised"
+    cache = args.out / "digitised"  # one .npy per record and condition
 
     def jobs():
         for i, src in enumerate(sources):
@@ -127,70 +216,14 @@ def main() -> None:
         if not (data / "trainreference.csv").is_file():
             import_physionet(args.shared, data, task=task)
         truth = read_labels(data / "trainreference.csv", task)
-        variants = {
-            "features": ("features", []),
-            "features_print_aware": ("features", ["features.print_copies=3x4"]),
-            "image": ("cpu_small", [f"train.cache_dir={args.cache}"]),
-        }
+        measured = {}
         for variant in args.models:
-            config, extra = variants[variant]
-            name = f"task{task}_{variant}"
-            overrides = [
-                f"data.root={data}",
-                f"output_dir={args.out}",
-                "data.fold=all",
-                f"data.n_folds={args.folds}",
-                f"name={name}",
-                *extra,
-            ]
-            fit(load_experiment(ROOT / "configs" / f"{config}_task{task}.yaml", overrides))
-            run_dir = args.out / name
-            thresholds = load_run(run_dir).thresholds
-            mat = read_probs_frame(run_dir / "oof_probs.csv", task)
-            y = label_matrix(truth, list(mat.index), task)
-            base = evaluate(
-                task,
-                truth,
-                list(mat.index),
-                decide(mat.to_numpy(), task, thresholds),
-                mat.to_numpy(),
-                args.out / f"eval_{name}_mat",
-                args.bootstrap,
-            )
-            key = HEADLINE[task]
-            lo, hi = base["ci95"][key]
-            lines.append(
-                f"task {task} {variant:12s} MAT          {key} {base[key]:.3f} ({lo:.3f}-{hi:.3f})"
-            )
-            figures[f"task{task}_{variant}_mat_{key}"] = round(base[key], 4)
-            for condition in args.conditions:
-                folder = cache / condition.replace(" ", "_").replace("/", "")
-                names, probs = picture_oof(run_dir, folder, task)
-                order = [names.index(n) for n in mat.index]
-                probs = probs[order]
-                tag = condition.replace(" ", "_").replace("/", "")
-                csv = args.out / f"{name}_{tag}_oof_probs.csv"
-                write_probs(csv, list(mat.index), probs, task)
-                res = evaluate(
-                    task,
-                    truth,
-                    list(mat.index),
-                    decide(probs, task, thresholds),
-                    probs,
-                    args.out / f"eval_{name}_{tag}",
-                    args.bootstrap,
-                )
-                d, dlo, dhi = paired_difference(task, y, probs, mat.to_numpy(), args.bootstrap)
-                lo, hi = res["ci95"][key]
-                ratio = res[key] / base[key]
-                cell = f"{key} {res[key]:.3f} ({lo:.3f}-{hi:.3f})"
-                lines.append(
-                    f"task {task} {variant:12s} {condition:12s} {cell}  ratio {ratio:.3f}"
-                    f"  minus MAT {d:+.3f} ({dlo:+.3f}..{dhi:+.3f})"
-                )
-                figures[f"task{task}_{variant}_{tag}_{key}"] = round(res[key], 4)
-                figures[f"task{task}_{variant}_{tag}_ratio"] = round(ratio, 3)
+            found, probs = measure(variant, task, data, truth, args)
+            measured[variant] = probs
+            figures.update(found)
+            lines += probs.pop("lines")
             print("\n".join(lines[-1 - len(args.conditions) :]), flush=True)
+        lines += print_aware_gains(task, measured, args.bootstrap, figures)
     figures["minutes"] = round((time.perf_counter() - start) / 60, 1)
     print(f"\nout-of-fold over {args.folds} folds, 3x4 + II prints, bootstrap 95% intervals:")
     print("\n".join(lines))

@@ -73,6 +73,25 @@ class LeadDropout:
         return out
 
 
+@dataclass
+class AsPrint:
+    """Print-aware training (``print_aug``): a training sample shown, with probability
+    ``p`` drawn per (seed, epoch, record), as a ``layout`` print shows it: what the print
+    does not show is NaN (:func:`~ecgplot.digitize.layout.mask_as_print`). The draw has
+    its own random stream, so the other augmentations draw what they drew without it."""
+
+    p: float
+    layout: str = "3x4"
+
+    def shown_as_print(self, seed: int, epoch: int, index: int) -> bool:
+        return bool(self.p) and np.random.default_rng([seed, epoch, index, 1]).random() < self.p
+
+    def mask(self, sig: np.ndarray) -> np.ndarray:
+        from .digitize.layout import mask_as_print
+
+        return mask_as_print(sig, self.layout)
+
+
 class Compose:
     """Apply augmenters in order."""
 

@@ -11,7 +11,7 @@ import numpy as np
 import paddle
 
 from .aiwin import BadInputError, labels_to_multihot, read_labels, read_record
-from .augment import build_signal_augment
+from .augment import AsPrint, build_signal_augment
 from .config import load_yaml, to_dict
 from .experiment import ExperimentConfig, ImageAugConfig
 from .photo import build_photo_augment
@@ -222,6 +222,10 @@ class ECGImageDataset(paddle.io.Dataset):
         self.photo_aug = build_photo_augment(cfg.photo_aug) if train else None
         use_signal_aug = train and cfg.signal_aug.enabled
         self.signal_aug = build_signal_augment(cfg.signal_aug) if use_signal_aug else None
+        self.as_print = AsPrint(cfg.print_aug.p, cfg.print_aug.layout)
+        # which samples are shown as prints: "drawn" (print_aug.p of them, per epoch),
+        # "all" or "none" (a cached trunk computes both and draws itself)
+        self.prints = "drawn" if train and cfg.print_aug.p else "none"
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -242,10 +246,11 @@ class ECGImageDataset(paddle.io.Dataset):
         return img
 
     def images(
-        self, name: str, rng: np.random.Generator | None = None
+        self, name: str, rng: np.random.Generator | None = None, as_print: bool = False
     ) -> tuple[list[np.ndarray], np.ndarray | None]:
         """uint8 plot image of each rendering and STFT image (None unless
-        ``data.stft``) of one record; ``rng`` drives the signal augmentation."""
+        ``data.stft``) of one record; ``rng`` drives the signal augmentation, ``as_print``
+        renders only what a print shows (``print_aug.layout``)."""
         if self.cfg.data.source == "png":
             plot = self._png("images", name)
             stft = self._png("stft", name) if self.cfg.data.stft else None
@@ -253,7 +258,15 @@ class ECGImageDataset(paddle.io.Dataset):
         signal = read_record(self.record_dir / f"{name}.mat").signal
         if self.signal_aug is not None:
             signal = self.signal_aug(signal, rng or np.random.default_rng())
+        if as_print:
+            signal = self.as_print.mask(signal)
         return render_images(signal, self.cfg)
+
+    def shown_as_print(self, index: int) -> bool:
+        """Whether sample ``index`` of the current epoch is shown as a print."""
+        if self.prints == "drawn":
+            return self.as_print.shown_as_print(self.cfg.train.seed, self.epoch, index)
+        return self.prints == "all"
 
     def target(self, name: str) -> np.ndarray:
         return record_target(self.labels[name], self.cfg.data.task)
@@ -263,7 +276,7 @@ class ECGImageDataset(paddle.io.Dataset):
         views = self.cfg.train.cache_augmented if self.cfg.train.cache_trunk else 0
         draw = self.epoch % views if views else self.epoch  # cached views repeat
         rng = np.random.default_rng([self.cfg.train.seed, draw, index])
-        plots, stft = self.images(name, rng)
+        plots, stft = self.images(name, rng, self.shown_as_print(index))
         for aug in (self.image_aug, self.photo_aug):
             if aug is not None:
                 plots = _augment_views(aug, plots, int(rng.integers(2**31)))

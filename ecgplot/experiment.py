@@ -179,6 +179,19 @@ class SignalAugConfig:
 
 
 @section
+class PrintAugConfig:
+    """Print-aware training: each epoch a share of the training records is shown as a
+    print in ``layout`` shows them (3x4: 2.5 s of each lead at its column's time, 10 s of
+    lead II; the rest missing), drawn per record and epoch, so one run serves MAT records
+    and digitised pictures. Image runs (beat renderings from what is shown, R peaks from
+    the longest lead present) and 1-D runs; the feature model has
+    ``features.print_copies``."""
+
+    p: Probability = 0.0  # share of training samples shown as a print (0: off)
+    layout: Literal["3x4", "6x2"] = "3x4"
+
+
+@section
 class TrainConfig:
     epochs: Positive = 30
     batch_size: Positive = 16
@@ -220,6 +233,7 @@ class ExperimentConfig:
     image_aug: ImageAugConfig = field(default_factory=ImageAugConfig)
     photo_aug: PhotoAugConfig = field(default_factory=PhotoAugConfig)
     signal_aug: SignalAugConfig = field(default_factory=SignalAugConfig)
+    print_aug: PrintAugConfig = field(default_factory=PrintAugConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     # extra renderings of each record, as overrides of the render section (e.g.
     # ``[{mm_per_mv: 20}]``: the same leads at twice the gain, P and T waves larger): each
@@ -290,6 +304,12 @@ def _check_rendering(cfg: ExperimentConfig) -> None:
     live = cfg.data.source == "signal"
     if cfg.signal_aug.enabled and not live:
         raise ValueError("signal_aug.enabled needs data.source: signal (render on the fly)")
+    if cfg.print_aug.p and cfg.model.kind == "features":
+        raise ValueError("print_aug is for image and 1-D runs; use features.print_copies")
+    if cfg.print_aug.p and not live and cfg.model.kind == "image":
+        raise ValueError("print_aug.p needs data.source: signal (prints drawn from the record)")
+    if cfg.print_aug.p and cfg.data.stft:
+        raise ValueError("print_aug.p needs data.stft off (no STFT of a partial record)")
     if cfg.photo_aug.enabled and not cfg.render.color:
         raise ValueError("photo_aug.enabled needs render.color: true (paper-style renders)")
     if cfg.render.color and not live:

@@ -8,7 +8,7 @@ import numpy as np
 import paddle
 
 from .aiwin import read_record
-from .augment import build_signal_augment
+from .augment import AsPrint, build_signal_augment
 from .data import record_target
 from .experiment import ExperimentConfig
 from .signal_model import signal_input
@@ -16,7 +16,8 @@ from .signal_model import signal_input
 
 class SignalDataset(paddle.io.Dataset):
     """Network input and target of each record. Training draws ``signal_aug`` (seeded per
-    sample from the run's seed, the epoch and the index, as the image datasets are) and,
+    sample from the run's seed, the epoch and the index, as the image datasets are), shows
+    ``print_aug.p`` of the records as a print shows them (missing samples read as 0) and,
     from a record longer than one window, a window at a random start; validation reads
     the first window (prediction reads all of them: :func:`~ecgplot.signal_model.windows`).
     Records are read once and kept in memory."""
@@ -33,6 +34,7 @@ class SignalDataset(paddle.io.Dataset):
         self.record_dir = record_dir or Path(cfg.data.root) / "train"
         use_aug = train and cfg.signal_aug.enabled
         self.signal_aug = build_signal_augment(cfg.signal_aug) if use_aug else None
+        self.as_print = AsPrint(cfg.print_aug.p if train else 0.0, cfg.print_aug.layout)
         self.size = int(round(cfg.signal1d.window_s * cfg.signal1d.input_hz))
         self.epoch = 0
         self._signals: dict[str, np.ndarray] = {}
@@ -57,6 +59,8 @@ class SignalDataset(paddle.io.Dataset):
         signal = self.signal(name)
         if self.signal_aug is not None:
             signal = self.signal_aug(signal, rng)
+        if self.as_print.shown_as_print(self.cfg.train.seed, self.epoch, index):
+            signal = self.as_print.mask(signal)
         x = signal_input(signal, self.cfg.signal1d)
         spare = max(0, x.shape[1] - self.size)
         start = int(rng.integers(0, spare + 1)) if self.train else 0

@@ -17,16 +17,17 @@ import paddle.nn.functional as F
 
 from .aiwin import FS
 from .experiment import ExperimentConfig, Signal1DConfig
-from .signal import bandpass, resample
+from .signal import bandpass_present, resample
 
 MAX_MV = 10.0  # samples beyond +-10 mV are artefacts: clipped
 
 
 def signal_input(signal: np.ndarray, cfg: Signal1DConfig, fs: float = FS) -> np.ndarray:
     """The network's view of a record (12, n) mV at ``fs``: band-passed, resampled to
-    ``input_hz``, clipped, float32; samples a print did not show (NaN) are 0."""
-    x = np.nan_to_num(np.asarray(signal, np.float32), nan=0.0)
-    x = bandpass(x, fs, cfg.highpass_hz, cfg.lowpass_hz)
+    ``input_hz``, clipped, float32; samples a print did not show (NaN) are 0, each
+    printed stretch filtered on its own (no ringing from the edges of what is missing)."""
+    x = bandpass_present(np.asarray(signal, np.float32), fs, cfg.highpass_hz, cfg.lowpass_hz)
+    x = np.nan_to_num(x, nan=0.0)
     x = resample(x, fs, cfg.input_hz)
     return np.clip(x, -MAX_MV, MAX_MV).astype(np.float32)
 

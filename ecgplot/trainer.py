@@ -41,7 +41,7 @@ from .run_folder import (
 from .schedule import warmup_decay
 from .signal_data import SignalDataset
 from .signal_model import build_signal_model
-from .trunk_cache import CachedTrunkDataset, augmented_maps
+from .trunk_cache import CachedTrunkDataset, cached_dataset
 
 log = logging.getLogger(__name__)
 
@@ -247,8 +247,8 @@ def setup_fold(cfg: ExperimentConfig, fold: int) -> FoldSetup:
     model, train_ds, val_ds = network_and_data(cfg, split)
     trained: paddle.nn.Layer = model
     if cfg.train.cache_trunk:
-        train_ds = CachedTrunkDataset(augmented_maps(model, train_ds, cfg), train_ds)
-        val_ds = CachedTrunkDataset(augmented_maps(model, val_ds, cfg), val_ds)
+        train_ds = cached_dataset(model, train_ds, cfg)
+        val_ds = cached_dataset(model, val_ds, cfg)
         trained = TopOnly(model)
     train_loader = make_loader(train_ds, cfg.train.batch_size, True, cfg.data.num_workers)
     val_loader = make_loader(val_ds, cfg.train.eval_batch_size, False, cfg.data.num_workers)

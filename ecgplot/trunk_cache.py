@@ -92,23 +92,44 @@ def augmented_maps(model, dataset, cfg: ExperimentConfig) -> list[np.ndarray]:
     return maps
 
 
+def cached_dataset(model, dataset, cfg: ExperimentConfig) -> CachedTrunkDataset:
+    """``dataset`` through the cached trunk: its copies' maps and, for print-aware
+    training (``print_aug.p``), the maps of every record shown as a print."""
+    if dataset.prints != "drawn":
+        return CachedTrunkDataset(augmented_maps(model, dataset, cfg), dataset)
+    dataset.prints = "none"
+    copies = augmented_maps(model, dataset, cfg)
+    dataset.prints = "all"
+    dataset.set_epoch(0)
+    prints = trunk_maps(model, dataset, cfg)
+    dataset.prints = "drawn"
+    return CachedTrunkDataset(copies, dataset, prints)
+
+
 class CachedTrunkDataset(paddle.io.Dataset):
     """(trunk map as float32, target) of each record, over precomputed maps; with several
-    cached augmented copies epoch e serves copy e mod their number."""
+    cached augmented copies epoch e serves copy e mod their number; with ``prints`` (the
+    maps of the records shown as prints) each epoch serves ``print_aug.p`` of the records
+    as prints, drawn as the image dataset draws them."""
 
-    def __init__(self, maps: list[np.ndarray], image_dataset):
+    def __init__(self, maps: list[np.ndarray], image_dataset, prints: np.ndarray | None = None):
         self.copies = maps
         self.maps = maps[0]
         self.images = image_dataset
+        self.prints = prints
 
     def set_epoch(self, epoch: int) -> None:
         self.maps = self.copies[epoch % len(self.copies)]
+        self.images.set_epoch(epoch)  # its draw of the records shown as prints
 
     def __len__(self) -> int:
         return len(self.maps)
 
     def __getitem__(self, index: int):
-        x = self.maps[index].astype(np.float32)
+        maps = self.maps
+        if self.prints is not None and self.images.shown_as_print(index):
+            maps = self.prints
+        x = maps[index].astype(np.float32)
         if self.images.labels is None:
             return (x,)
         return x, self.images.target(self.images.names[index])

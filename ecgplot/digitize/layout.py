@@ -63,11 +63,12 @@ def printed_mask(layout: str = "3x4", rhythm: tuple[str, ...] = ("II",)) -> np.n
 
 
 def mask_as_print(signal: np.ndarray, layout: str = "3x4") -> np.ndarray:
-    """``signal`` with what a ``layout`` print does not show set to NaN (the print-aware
-    training copies)."""
-    return np.where(
-        printed_mask(layout, RHYTHM_DEFAULT[1] if layout == "3x4" else ()), signal, np.nan
-    )
+    """``signal`` (12, n) with what a ``layout`` print does not show set to NaN (the
+    print-aware training copies); a print shows 10 s, so a longer record keeps its first
+    10 s and a shorter one what the print would show of it."""
+    shown = printed_mask(layout, RHYTHM_DEFAULT[1] if layout == "3x4" else ())
+    n = min(signal.shape[-1], N_SAMPLES)
+    return np.where(shown[:, :n], signal[:, :n], np.nan).astype(np.float32)
 
 
 def coarse_px_per_mm(mask: np.ndarray) -> float:

@@ -1,0 +1,113 @@
+"""Print-aware training (``print_aug``): a share of the training records shown as a 3x4
+print shows them, for image runs (live and through the cached trunk) and 1-D runs, on
+real records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgplot import aiwin
+from ecgplot.data import ECGImageDataset, load_split, render_images
+from ecgplot.digitize.layout import printed_mask
+from ecgplot.signal_data import SignalDataset
+from ecgplot.trainer import fit
+from ecgplot.trunk_cache import cached_dataset
+
+from .test_signal1d import signal1d_config
+from .test_train import tiny_config
+
+
+def _beats_config(data, out, *extra: str):
+    """The main CPU recipe's two beat renderings, small."""
+    return tiny_config(
+        data,
+        out,
+        "render.layout=overlay12",
+        "render.mm_per_mv=5.0",
+        "views=[{layout: beats12, mm_per_mv: 2.5}]",
+        "model.stages=4",
+        "model.freeze_stages=4",
+        "model.head=rows",
+        *extra,
+    )
+
+
+def test_a_share_of_training_records_is_rendered_as_a_print(physionet_t2, tmp_path):
+    cfg = _beats_config(physionet_t2, tmp_path, "print_aug.p=0.5")
+    split = load_split(cfg, 0)
+    train = ECGImageDataset(cfg, split.train, split.labels, train=True)
+    first = [train.shown_as_print(i) for i in range(len(train))]
+    shown = []
+    for epoch in range(4):
+        train.set_epoch(epoch)
+        shown.append([train.shown_as_print(i) for i in range(len(train))])
+    shown = np.array(shown)
+    assert 0.3 < shown.mean() < 0.7, shown.mean()
+    assert not (shown == shown[0]).all(), "the same records every epoch"
+    assert first == list(shown[0]), "the draw is not seeded"
+    train.set_epoch(0)
+    index = int(np.flatnonzero(shown[0])[0])
+    record = aiwin.read_record(physionet_t2 / "train" / f"{split.train[index]}.mat").signal
+    masked = record.copy()
+    masked[~printed_mask("3x4")] = np.nan
+    got = train[index][0]
+    assert np.array_equal(got, np.stack(render_images(masked, cfg)[0]))
+    assert not np.array_equal(got, np.stack(render_images(record, cfg)[0]))
+    val = ECGImageDataset(cfg, split.val, split.labels, train=False)
+    assert not any(val.shown_as_print(i) for i in range(len(val)))
+
+
+def test_cached_trunk_serves_the_drawn_records_print_maps(physionet_t2, tmp_path):
+    """Plain and print maps are both cached (each training record twice, validation
+    once); each epoch serves the print map exactly for the records drawn as prints; the
+    run trains end to end."""
+    cache = tmp_path / "cache"
+    cfg = _beats_config(
+        physionet_t2,
+        tmp_path,
+        "print_aug.p=0.5",
+        "train.cache_trunk=true",
+        f"train.cache_dir={cache}",
+        "train.epochs=2",
+    )
+    fit(cfg)
+    split = load_split(cfg, 0)
+    views = 2
+    assert len(list(cache.glob("trunk-*/*.npy"))) == views * (2 * len(split.train) + len(split.val))
+    from ecgplot.model import build_model
+
+    model = build_model(cfg.model, cfg.num_classes, two_stream=False, views=views)
+    ds = cached_dataset(model, ECGImageDataset(cfg, split.train, split.labels, train=True), cfg)
+    for epoch in range(2):
+        ds.set_epoch(epoch)
+        for i in range(len(ds)):
+            want = ds.prints[i] if ds.images.shown_as_print(i) else ds.copies[0][i]
+            assert np.array_equal(ds[i][0], want.astype(np.float32))
+    assert not np.array_equal(ds.prints, ds.copies[0])
+
+
+def test_signal1d_reads_a_print_as_zeros_where_nothing_is_shown(physionet_t2, tmp_path):
+    cfg = signal1d_config(physionet_t2, tmp_path, "print_aug.p=1.0")
+    split = load_split(cfg, 0)
+    x, _ = SignalDataset(cfg, split.train, split.labels, train=True)[0]
+    quarter = x.shape[1] // 4
+    v1 = aiwin.LEADS.index("V1")  # 3x4: V1 in the third column, 5-7.5 s
+    hidden = np.r_[x[v1, : 2 * quarter - 10], x[v1, 3 * quarter + 10 :]]
+    assert np.abs(hidden).max() < 1e-3  # no ringing from the edges of the shown stretch
+    assert x[v1, 2 * quarter + 10 : 3 * quarter - 10].std() > 0
+    assert (np.abs(x[aiwin.LEADS.index("II")]) > 0).mean() > 0.9  # the rhythm strip
+    plain, _ = SignalDataset(cfg, split.val, split.labels, train=False)[0]
+    assert (np.abs(plain[v1]) > 0).mean() > 0.9
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["model.kind=features"], "use features.print_copies"),
+        (["data.source=png", "data.processed=x"], "needs data.source: signal"),
+    ],
+)
+def test_print_aug_rules(physionet_t2, tmp_path, extra, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_config(physionet_t2, tmp_path, "print_aug.p=0.5", *extra)
