@@ -9,12 +9,13 @@ by weights, class_weights and stack fitted on out-of-fold probabilities, cross-f
 and scores the out-of-fold predictions of all records with bootstrap 95% intervals
 (decisions with out-of-fold thresholds and the label rules). The figure an ensembling
 user asks for: all three minus the two signal models (features + 1-D), paired over the
-same records. A run whose folder already holds its finished out-of-fold predictions for
-the same config is reused, not retrained; frozen-trunk maps are cached in --cache and
-features in each feature run. Last line: JSON.
+same records; with image_stft (configs/cpu_small_stft_task{T}.yaml) also what the STFT
+stream adds to the image model. A run whose folder already holds its finished
+out-of-fold predictions for the same config is reused, not retrained; frozen-trunk maps
+are cached in --cache and features in each feature run. Last line: JSON.
 
     python benchmarks/accuracy.py [--folds 5] [--epochs N] [--tasks 1 2]
-        [--models image features signal1d]
+        [--models image features signal1d [image_stft]]
 """
 
 from __future__ import annotations
@@ -29,11 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ecgplot.aiwin import label_matrix, read_labels, read_probs_frame  # noqa: E402
-from ecgplot.config import from_dict, load_yaml, to_dict  # noqa: E402
 from ecgplot.decide import decide  # noqa: E402
 from ecgplot.ensemble import ensemble, run_member, write_ensemble  # noqa: E402
 from ecgplot.evaluate import HEADLINE, evaluate, paired_difference  # noqa: E402
-from ecgplot.experiment import ExperimentConfig, load_experiment  # noqa: E402
+from ecgplot.experiment import finished_run, load_experiment  # noqa: E402
 from ecgplot.infer import load_run  # noqa: E402
 from ecgplot.logs import setup_logging  # noqa: E402
 from ecgplot.physionet import import_physionet  # noqa: E402
@@ -44,20 +44,19 @@ KEYS = {1: ("auc", "f1", "accuracy"), 2: ("macro_auc", "macro_f1", "micro_f1")}
 # measurements fitted weights cost task 2 0.01-0.02 macro-AUC (12 classes, a few dozen
 # positives each: they overfit) and tied on task 1. The other methods follow.
 FUSIONS = ("mean", "weights", "class_weights", "stack")
-CONFIGS = {"image": "cpu_small", "features": "features", "signal1d": "signal1d"}
+CONFIGS = {
+    "image": "cpu_small",
+    "features": "features",
+    "signal1d": "signal1d",
+    "image_stft": "cpu_small_stft",  # the recipe with the STFT stream as a third view
+}
+MEMBERS = ("image", "features", "signal1d")  # the models fused
 SHORT = {"image": "img", "features": "feat", "signal1d": "1d"}
-
-
-def trained(cfg) -> bool:
-    """Whether the run folder already holds this config's finished k-fold run."""
-    folder = cfg.run_dir
-    if not (folder / "oof_probs.csv").is_file() or not (folder / "config.yaml").is_file():
-        return False
-    try:  # read back as the run is (options added since take their defaults)
-        saved = from_dict(ExperimentConfig, load_yaml(folder / "config.yaml"))
-    except ValueError:
-        return False
-    return to_dict(saved) == to_dict(cfg)
+# paired differences reported when both sides were scored: (a, b, figure name)
+PAIRED = (
+    ("img+feat+1d", "feat+1d", "image_adds"),  # what the image model adds to the signal models
+    ("image_stft", "image", "stft_adds"),  # what the STFT view adds to the image model
+)
 
 
 def fusions(members: dict, truth: dict, out: Path, task: int) -> dict[str, tuple]:
@@ -87,6 +86,19 @@ def score(task: int, truth: dict, probs_csv: Path, thresholds, out: Path, n_boot
     return evaluate(task, truth, names, labels, probs, out, n_boot)
 
 
+def paired_line(task: int, truth: dict, a, b, name_a: str, name_b: str, n_boot: int):
+    """``a`` minus ``b`` (out-of-fold tables) over the same records, paired bootstrap:
+    (printed line, [difference, low, high])."""
+    names = sorted(a.index)
+    y = label_matrix(truth, names, task)
+    d, lo, hi = paired_difference(task, y, a.loc[names].to_numpy(), b.loc[names].to_numpy(), n_boot)
+    line = (
+        f"task {task} {name_a} minus {name_b}: {HEADLINE[task]} {d:+.3f} "
+        f"({lo:+.3f} to {hi:+.3f}, paired)"
+    )
+    return line, [round(d, 4), round(lo, 4), round(hi, 4)]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
@@ -94,7 +106,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, help="image model epochs (default: the config's)")
     p.add_argument("--signal1d-epochs", type=int, help="1-D model epochs (default: the config's)")
     p.add_argument("--tasks", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--models", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    p.add_argument("--models", nargs="+", default=list(MEMBERS), choices=list(CONFIGS))
     p.add_argument("--bootstrap", type=int, default=1000)
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmark_accuracy")
     p.add_argument("--cache", type=Path, default=ROOT / "output" / "cache")
@@ -116,7 +128,7 @@ def main() -> None:
         runs = {}
         for model in args.models:
             overrides = [*common, f"name=task{task}_{model}"]
-            if model == "image":
+            if model.startswith("image"):
                 overrides.append(f"train.cache_dir={args.cache}")
                 if args.epochs:
                     overrides.append(f"train.epochs={args.epochs}")
@@ -124,13 +136,13 @@ def main() -> None:
                 overrides.append(f"train.epochs={args.signal1d_epochs}")
             cfg = load_experiment(ROOT / "configs" / f"{CONFIGS[model]}_task{task}.yaml", overrides)
             t0 = time.perf_counter()
-            if not trained(cfg):
+            if not finished_run(cfg):
                 fit(cfg)
                 figures[f"task{task}_{model}_minutes"] = round((time.perf_counter() - t0) / 60, 1)
             runs[model] = cfg.run_dir
         truth = read_labels(data / "trainreference.csv", task)
         sources = {m: (r / "oof_probs.csv", load_run(r).thresholds) for m, r in runs.items()}
-        members = {m: run_member(r) for m, r in runs.items()}
+        members = {m: run_member(r) for m, r in runs.items() if m in MEMBERS}
         if len(members) > 1:
             sources.update(fusions(members, truth, args.out, task))
         for model, (csv, thresholds) in sources.items():
@@ -145,23 +157,14 @@ def main() -> None:
                 cells.append(f"{key} {result[key]:.3f} ({lo:.3f}-{hi:.3f})")
             lines.append(f"task {task} {model:20s} " + ", ".join(cells))
             print(lines[-1], flush=True)
-        if set(runs) == set(CONFIGS):  # what the image model adds to the signal models
-            oof = {k: read_probs_frame(csv, task) for k, (csv, _) in sources.items()}
-            names = sorted(oof["img+feat+1d"].index)
-            y = label_matrix(truth, names, task)
-            d, lo, hi = paired_difference(
-                task,
-                y,
-                oof["img+feat+1d"].loc[names].to_numpy(),
-                oof["feat+1d"].loc[names].to_numpy(),
-                args.bootstrap,
-            )
-            figures[f"task{task}_image_adds"] = [round(d, 4), round(lo, 4), round(hi, 4)]
-            lines.append(
-                f"task {task} img+feat+1d minus feat+1d: {HEADLINE[task]} {d:+.3f} "
-                f"({lo:+.3f} to {hi:+.3f}, paired)"
-            )
-            print(lines[-1], flush=True)
+        oof = {k: read_probs_frame(csv, task) for k, (csv, _) in sources.items()}
+        for a, b, figure in PAIRED:
+            if a in oof and b in oof:
+                line, figures[f"task{task}_{figure}"] = paired_line(
+                    task, truth, oof[a], oof[b], a, b, args.bootstrap
+                )
+                lines.append(line)
+                print(lines[-1], flush=True)
     figures["minutes"] = round((time.perf_counter() - start) / 60, 1)
     print(
         f"\nout-of-fold over {args.folds} folds, bootstrap 95% intervals "

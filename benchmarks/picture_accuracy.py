@@ -1,7 +1,7 @@
 """Accuracy from pictures against accuracy from the MAT records, out-of-fold: the
 signal-feature model, plain and print-aware (``features.print_copies: 3x4``), the image
-model (cpu_small, beat renderings) and the 1-D model, plain and print-aware
-(``print_aug.p: 0.5``), each through the digitiser.
+model (cpu_small, beat renderings; its recipe print-aware, ``print_aug.p: 0.5``) and the
+1-D model, each plain and print-aware, through the digitiser.
 
 Imports the 627 shared records for each task, prints every record as the common 3x4 +
 lead-II rhythm strip print with the independent drawer (tests/printsim.py, benchmark
@@ -12,7 +12,7 @@ model on its own validation records twice: from the MAT records and from the pic
 (the same records, so the difference is paired). Bootstrap 95% intervals. Last line: JSON.
 
     python benchmarks/picture_accuracy.py [--tasks 1 2] [--conditions "phone photo"]
-        [--models features features_print_aware image image_print_aware signal1d ...]
+        [--models features features_print_aware image image_plain signal1d ...]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from ecgplot.aiwin import (  # noqa: E402  # noqa: E402
 from ecgplot.decide import decide  # noqa: E402
 from ecgplot.digitize import digitize_picture  # noqa: E402
 from ecgplot.evaluate import HEADLINE, evaluate, paired_difference  # noqa: E402
-from ecgplot.experiment import load_experiment  # noqa: E402
+from ecgplot.experiment import finished_run, load_experiment  # noqa: E402
 from ecgplot.infer import load_predictors, load_run, predict_signals  # noqa: E402
 from ecgplot.logs import setup_logging  # noqa: E402
 from ecgplot.physionet import import_physionet, list_source  # noqa: E402
@@ -53,11 +53,17 @@ from tests.printsim import CONDITIONS, draw_print, photograph  # noqa: E402
 VARIANTS = {
     "features": ("features", []),
     "features_print_aware": ("features", ["features.print_copies=3x4"]),
-    "image": ("cpu_small", []),
-    "image_print_aware": ("cpu_small", ["print_aug.p=0.5"]),
+    "image": ("cpu_small", []),  # the recipe: print-aware (print_aug.p: 0.5)
+    "image_plain": ("cpu_small", ["print_aug.p=0"]),
     "signal1d": ("signal1d", []),
     "signal1d_print_aware": ("signal1d", ["print_aug.p=0.5"]),
 }
+# (print-aware, plain) training of the same model, compared paired
+PRINT_AWARE = (
+    ("features_print_aware", "features"),
+    ("image", "image_plain"),
+    ("signal1d_print_aware", "signal1d"),
+)
 
 
 def digitise_job(job: tuple[int, str, np.ndarray, tuple[str, ...], Path]) -> dict[str, str]:
@@ -116,7 +122,9 @@ def measure(variant: str, task: int, data: Path, truth: dict, args) -> tuple[dic
         f"name={name}",
         *extra,
     ]
-    fit(load_experiment(ROOT / "configs" / f"{config}_task{task}.yaml", overrides))
+    cfg = load_experiment(ROOT / "configs" / f"{config}_task{task}.yaml", overrides)
+    if not finished_run(cfg):  # trained by an earlier run of this or benchmarks/accuracy.py
+        fit(cfg)
     run_dir = args.out / name
     thresholds = load_run(run_dir).thresholds
     mat = read_probs_frame(run_dir / "oof_probs.csv", task)
@@ -161,16 +169,17 @@ def print_aware_gains(task: int, measured: dict, n_boot: int, figures: dict) -> 
     on the MAT records and on each condition's pictures (what print-awareness costs on
     MAT and gains on pictures)."""
     lines = []
-    for variant, probs in measured.items():
-        plain = measured.get(variant.removesuffix("_print_aware"))
-        if not variant.endswith("_print_aware") or plain is None:
+    for variant, plain_variant in PRINT_AWARE:
+        if variant not in measured or plain_variant not in measured:
             continue
+        probs, plain = measured[variant], measured[plain_variant]
         for condition in [c for c in probs if c not in ("y", "lines")]:
             d, lo, hi = paired_difference(
                 task, probs["y"], probs[condition], plain[condition], n_boot
             )
             lines.append(
-                f"task {task} {variant} minus plain, {condition}: {d:+.3f} ({lo:+.3f}..{hi:+.3f})"
+                f"task {task} {variant} minus {plain_variant}, {condition}: "
+                f"{d:+.3f} ({lo:+.3f}..{hi:+.3f})"
             )
             tag = condition.replace(" ", "_").replace("/", "")
             figures[f"task{task}_{variant}_gain_{tag}"] = round(d, 4)

@@ -267,6 +267,21 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> Exper
     return from_dict(ExperimentConfig, apply_overrides(data, overrides))
 
 
+def finished_run(cfg: ExperimentConfig) -> bool:
+    """Whether ``cfg.run_dir`` holds this config's finished k-fold run (out-of-fold
+    predictions, and its saved config, read back as today's code reads it, equal)."""
+    from .run_folder import CONFIG_FILE, OOF_PROBS
+
+    folder = cfg.run_dir
+    if not (folder / OOF_PROBS).is_file() or not (folder / CONFIG_FILE).is_file():
+        return False
+    try:
+        saved = from_dict(ExperimentConfig, load_yaml(folder / CONFIG_FILE))
+    except ValueError:
+        return False
+    return to_dict(saved) == to_dict(cfg)
+
+
 def check_experiment(cfg: ExperimentConfig) -> None:
     """Every rule between options of different sections, in one place: run whenever an
     experiment is built (a YAML, overrides, a saved run's ``config.yaml``). Raises

@@ -164,6 +164,8 @@ class Layout:
     panels: Callable[[int], list[Panel]]
     seconds: float = DURATION_S
     beats: str | None = None  # None: the record; "median" or "overlay": see prepare_signal
+    # (rows, columns) of lead spectrograms instead of traces (render_stft); None: traces
+    spectrogram: tuple[int, int] | None = None
 
 
 LAYOUTS: dict[str, Layout] = {
@@ -172,6 +174,8 @@ LAYOUTS: dict[str, Layout] = {
     "grid6x2": Layout(lambda size: _columns(size, 6, 2, rhythm_lead=None)),
     "beats12": Layout(_stacked(BEAT_SECONDS), seconds=BEAT_SECONDS, beats="median"),
     "overlay12": Layout(_stacked(OVERLAY_SECONDS), seconds=OVERLAY_SECONDS, beats="overlay"),
+    # each lead's STFT in its own band, time across: a view for a head that pools per lead
+    "stft12": Layout(_stacked(DURATION_S), spectrogram=(12, 1)),
 }
 
 
@@ -528,7 +532,11 @@ def draw_plot(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarray
 
 def render_plot(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarray:
     """Record signal (12, n) mV to a uint8 plot image (fast path): grayscale (size, size),
-    or RGB (size, size, 3) with ``color``."""
+    or RGB (size, size, 3) with ``color``; a spectrogram layout (``stft12``) gives the
+    leads' STFTs (:func:`render_stft`)."""
+    tiles = LAYOUTS[cfg.layout].spectrogram
+    if tiles:
+        return render_stft(signal, cfg, fs, tiles)
     return draw_plot(prepare_signal(signal, cfg, fs), cfg, fs)
 
 
@@ -571,8 +579,11 @@ def render_plot_reference(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -
     return draw_plot_reference(prepare_signal(signal, cfg, fs), cfg, fs)
 
 
-def render_stft(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarray:
-    """uint8 (size, size) image of the 12 leads' log-magnitude STFTs, tiled 4 rows x 3 cols.
+def render_stft(
+    signal: np.ndarray, cfg: RenderConfig, fs: int = FS, tiles: tuple[int, int] = (4, 3)
+) -> np.ndarray:
+    """uint8 (size, size) image of the 12 leads' log-magnitude STFTs, tiled ``tiles``
+    (rows, columns; lead i at row i // columns, column i % columns).
 
     Magnitudes map linearly from the fixed ``[db_min, db_max]`` (dB re 1 mV) to 0-255, so
     brightness means the same power in every record; low frequencies are at the bottom.
@@ -582,12 +593,14 @@ def render_stft(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarr
     freqs, _, z = scipy.signal.stft(sig, fs=fs, nperseg=s.nperseg, noverlap=s.noverlap, axis=-1)
     db = 20 * np.log10(np.abs(z[:, freqs <= s.fmax_hz, :]) + 1e-9)
     scaled = np.clip((db - s.db_min) / (s.db_max - s.db_min), 0, 1) * 255
-    tiles = scaled.astype(np.uint8)[:, ::-1, :]
-    rows, cols = np.linspace(0, cfg.size, 5).astype(int), np.linspace(0, cfg.size, 4).astype(int)
+    spectra = scaled.astype(np.uint8)[:, ::-1, :]
+    n_rows, n_cols = tiles
+    rows = np.linspace(0, cfg.size, n_rows + 1).astype(int)
+    cols = np.linspace(0, cfg.size, n_cols + 1).astype(int)
     img = np.empty((cfg.size, cfg.size), np.uint8)
     for lead in range(len(LEADS)):
-        r, c = divmod(lead, 3)
+        r, c = divmod(lead, n_cols)
         h, w = rows[r + 1] - rows[r], cols[c + 1] - cols[c]
-        tile = cv2.resize(tiles[lead], (w, h), interpolation=cv2.INTER_LINEAR)
+        tile = cv2.resize(spectra[lead], (w, h), interpolation=cv2.INTER_LINEAR)
         img[rows[r] : rows[r + 1], cols[c] : cols[c + 1]] = tile
     return img

@@ -115,3 +115,23 @@ def test_a_saved_run_is_checked_by_the_same_rules(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
     with pytest.raises(BadInputError, match=r"config.yaml.*loss.name bce does not fit task 1"):
         load_run(tmp_path)
+
+
+def test_a_finished_run_is_recognised_only_for_its_own_config(tmp_path):
+    """Benchmarks reuse a run folder only when its saved config, read back with today's
+    defaults (options added since), equals the one asked for and its OOF table exists."""
+    from ecgplot.experiment import finished_run
+
+    args = [f"output_dir={tmp_path}", "name=run", "data.fold=all"]
+    cfg = load_experiment(ROOT / "configs" / "cpu_small_task1.yaml", args)
+    cfg.run_dir.mkdir()
+    saved = to_dict(cfg)
+    saved.pop("print_aug")  # saved before print_aug existed: it reads back as p 0
+    (cfg.run_dir / "config.yaml").write_text(dump_yaml(saved))
+    assert not finished_run(cfg)  # no out-of-fold table yet
+    (cfg.run_dir / "oof_probs.csv").write_text("name,p_normal,p_abnormal\n")
+    assert not finished_run(cfg)  # the recipe is print-aware now: p 0.5 is not 0
+    plain = load_experiment(ROOT / "configs" / "cpu_small_task1.yaml", [*args, "print_aug.p=0"])
+    assert finished_run(plain)
+    other = load_experiment(ROOT / "configs" / "cpu_small_task1.yaml", [*args, "train.epochs=3"])
+    assert not finished_run(other)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ecgplot import aiwin, render
+from ecgplot.aiwin import LEADS
 from ecgplot.render import (
     LAYOUTS,
     RASTERIZERS,
@@ -223,3 +224,27 @@ def test_render_config_is_hashable_and_px_scale():
     assert same == cfg and same is not cfg and hash(same) == hash(cfg)
     assert other != cfg and len({cfg, same, other}) == 2  # a usable cache key
     assert cfg.px_per_s == pytest.approx(32.0) and cfg.px_per_mv == pytest.approx(12.8)
+
+
+def test_stft12_view_puts_each_lead_in_its_band_with_qrs_energy_at_the_r_peaks(real_signals):
+    """The STFT view (layout stft12): lead i's spectrogram in band i, time across, so the
+    QRS complexes (broadband energy) fall at the R peaks' times; a flat lead is black."""
+    from ecgplot.signal import r_peaks
+
+    sig = real_signals["00008_hr"].copy()
+    sig[LEADS.index("V3")] = 0.0
+    cfg = RenderConfig(layout="stft12", size=384)
+    img = render_plot(sig, cfg)
+    assert img.shape == (384, 384)
+    band = 384 // 12
+    v3 = LEADS.index("V3")
+    assert img[v3 * band + 1 : (v3 + 1) * band - 1].max() == 0
+    ii = LEADS.index("II")
+    upper = img[ii * band : ii * band + band // 2].astype(float)  # 25-50 Hz: QRS, not P or T
+    energy = upper.mean(axis=0)
+    cols = (r_peaks(sig[ii], aiwin.FS) / aiwin.N_SAMPLES * 384).astype(int)
+    cols = cols[(cols > 10) & (cols < 374)]
+    assert len(cols) >= 5
+    assert energy[cols].mean() > np.median(energy) + 10
+    between = ((cols[:-1] + cols[1:]) // 2).clip(0, 383)
+    assert energy[between].mean() < energy[cols].mean() - 10
