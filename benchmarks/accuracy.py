@@ -111,6 +111,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmark_accuracy")
     p.add_argument("--cache", type=Path, default=ROOT / "output" / "cache")
     args = p.parse_args()
+    args.out = args.out.resolve()  # run configs hold absolute paths: reused from any cwd
     setup_logging(args.out / "accuracy.log")
     start = time.perf_counter()
     figures: dict[str, float] = {"folds": args.folds}

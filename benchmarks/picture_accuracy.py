@@ -204,6 +204,7 @@ def main() -> None:
     p.add_argument("--cache", type=Path, default=ROOT / "output" / "cache")
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmarks" / "picture_accuracy")
     args = p.parse_args()
+    args.out = args.out.resolve()  # run configs hold absolute paths: reused from any cwd
     setup_logging(args.out / "picture_accuracy.log")
     start = time.perf_counter()
     sources = list_source(args.shared)
