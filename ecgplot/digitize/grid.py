@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy import ndimage
 from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 
 MAJOR_MM = 5.0  # the thick lines of ECG paper
@@ -18,6 +19,7 @@ LINE_COLOUR_WEIGHT = 1.5  # how much a bright channel counts against a pixel bei
 MIN_GRID_PEAK = 0.2  # autocorrelation of the grid profile at 5 mm
 MIN_TRACE_SCORE = 0.25  # fainter than this is paper or grid
 LINE_KEEP = 0.8  # a straight line's pixels this close to the trace's darkness are trace
+STROKE_SHARE = 0.03  # strokes this share of the width or wider set the trace's darkness
 BRIDGE_MM = 1.5  # breaks down a stroke up to this tall are closed
 
 
@@ -51,15 +53,30 @@ def straight_lines(mask: np.ndarray) -> np.ndarray:
 
 def trace_mask(score: np.ndarray) -> np.ndarray:
     """Pixels taken for trace ink: scoring above halfway to the trace's own core (the
-    99th percentile once straight grid lines are set aside); pixels of straight lines
-    only where they are as dark as the trace (a baseline lying on a grid line)."""
+    99th percentile of its long strokes once straight grid lines are set aside: lead
+    labels and header text may be printed darker than a thin trace); pixels of straight
+    lines only where they are as dark as the trace (a baseline lying on a grid line)."""
     candidate = score > MIN_TRACE_SCORE
     lines = straight_lines(candidate)
     if not (candidate & ~lines).any():
         return candidate & ~lines
-    core = float(np.percentile(score[candidate & ~lines], 99))
+    core = float(np.percentile(score[long_strokes(candidate & ~lines)], 99))
     mask = score > max(MIN_TRACE_SCORE, 0.5 * core)
     return mask & ~(lines & (score < LINE_KEEP * core))
+
+
+def long_strokes(mask: np.ndarray) -> np.ndarray:
+    """Pixels of ``mask``'s connected strokes at least ``STROKE_SHARE`` of the picture
+    wide: traces, not lead labels or header text (printed darker than a thin trace);
+    all of ``mask`` when it has none."""
+    labels, n = ndimage.label(mask, np.ones((3, 3)))
+    spans = ndimage.find_objects(labels)
+    wide = [
+        i + 1
+        for i, (_, cols) in enumerate(spans)
+        if cols.stop - cols.start >= STROKE_SHARE * mask.shape[1]
+    ]
+    return np.isin(labels, wide) if wide else mask
 
 
 def separate(rgb: np.ndarray) -> Ink:
