@@ -146,6 +146,20 @@ def test_prints_drawn_by_another_program(records, layout, gain):
     assert np.median(snrs) > 12
 
 
+@pytest.mark.parametrize("condition", ["colour scan", "phone photo"])
+def test_a_thin_pen_under_darker_labels_is_read_from_scans_and_photos(records, condition):
+    """ecg_plot's 0.18 mm pen at 150 dpi, scanned or photographed, is fainter than its
+    black lead labels and header: the trace's darkness is taken from its own strokes."""
+    snrs = []
+    for i, name in enumerate(("00002_hr", "A0689", "JS03291", "E00271", "HR06001")):
+        drawn = otherdraw.draw(records[name], "3x4", dpi=150.0)
+        picture = photograph(drawn.image, condition, np.random.default_rng(i))
+        got = digitize_picture(picture, name)
+        snrs.append(np.median(record_snr(records[name], got.signal, drawn.printed)))
+    print(condition, np.round(snrs, 1))
+    assert np.median(snrs) > 10
+
+
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "page", "text", "checkerboard", "camera"])
 def test_pictures_that_are_not_ecg_prints_are_refused_naming_the_file(name):
     img = getattr(skimage.data, name)()
