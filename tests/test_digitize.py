@@ -146,18 +146,32 @@ def test_prints_drawn_by_another_program(records, layout, gain):
     assert np.median(snrs) > 12
 
 
-@pytest.mark.parametrize("condition", ["colour scan", "phone photo"])
-def test_a_thin_pen_under_darker_labels_is_read_from_scans_and_photos(records, condition):
+@pytest.mark.parametrize(
+    ("condition", "bw", "floor_db", "pitch_rtol"),
+    [
+        ("colour scan", False, 10, 0.02),
+        ("phone photo", False, 10, None),
+        ("b/w scan", True, 5, 0.01),
+    ],
+)
+def test_a_thin_pen_under_darker_labels_is_read_from_scans_and_photos(
+    records, condition, bw, floor_db, pitch_rtol
+):
     """ecg_plot's 0.18 mm pen at 150 dpi, scanned or photographed, is fainter than its
-    black lead labels and header: the trace's darkness is taken from its own strokes."""
+    black lead labels and header: the trace's darkness is taken from its own strokes
+    (before, the rows were refused). In its black-and-white style (faint 5 mm lines
+    only, each panel's grid in its own phase) the pitch is found within 1% (it was 3%
+    short on some: rows 0.3 s off); measured 1-17 dB, 8 median, on these five."""
     snrs = []
     for i, name in enumerate(("00002_hr", "A0689", "JS03291", "E00271", "HR06001")):
-        drawn = otherdraw.draw(records[name], "3x4", dpi=150.0)
+        drawn = otherdraw.draw(records[name], "3x4", dpi=150.0, bw=bw)
         picture = photograph(drawn.image, condition, np.random.default_rng(i))
         got = digitize_picture(picture, name)
+        if pitch_rtol:  # (a photo's sheet is warped to a size of its own)
+            assert np.allclose(got.px_per_mm, drawn.px_per_mm, rtol=pitch_rtol), name
         snrs.append(np.median(record_snr(records[name], got.signal, drawn.printed)))
     print(condition, np.round(snrs, 1))
-    assert np.median(snrs) > 10
+    assert np.median(snrs) > floor_db
 
 
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "page", "text", "checkerboard", "camera"])

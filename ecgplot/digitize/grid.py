@@ -144,11 +144,14 @@ def bridge_breaks(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
 
 
 def _peak_near(ac: np.ndarray, lag: float, half: float) -> tuple[float, float]:
-    """Sub-sample lag and height of the highest autocorrelation peak within lag±half."""
+    """Sub-sample lag and height of the highest autocorrelation peak within lag±half
+    (height 0 when the highest point is the window's edge: the slope of a peak outside)."""
     lo, hi = max(2, int(lag - half)), min(len(ac) - 2, int(np.ceil(lag + half)))
     if hi <= lo:
         return lag, 0.0
     i = lo + int(np.argmax(ac[lo : hi + 1]))
+    if i in (lo, hi):
+        return lag, 0.0
     a, b, c = ac[i - 1], ac[i], ac[i + 1]
     den = a - 2 * b + c
     return i + (0.5 * (a - c) / den if den < 0 else 0.0), float(b)
@@ -163,14 +166,17 @@ def grid_pitch(grid: np.ndarray, axis: int, guess: float) -> float | None:
     if height < MIN_GRID_PEAK:
         return None
     # refine: the peak n periods out pins the period n times finer; a grid has it, the
-    # texture of a photograph does not
+    # texture of a photograph does not. The peak is sought where the period known so
+    # far puts it (about a pixel of doubt per period counted): panels printed apart in
+    # their own phases put other peaks a few pixels away
+    known = 1
     for n in (4, 10, 20):
         if n * p5 * 1.1 >= 0.6 * longest:
             break
-        lag, h = _peak_near(ac, n * p5, 0.3 * p5)
+        lag, h = _peak_near(ac, n * p5, min(0.3 * p5, max(3.0, 2.0 * n / known)))
         if h < 0.5 * height:
             if n == 4:
                 return None
             break
-        p5 = lag / n
+        p5, known = lag / n, n
     return p5 / MAJOR_MM
