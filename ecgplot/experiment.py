@@ -269,7 +269,8 @@ def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> Exper
 
 def finished_run(cfg: ExperimentConfig) -> bool:
     """Whether ``cfg.run_dir`` holds this config's finished k-fold run (out-of-fold
-    predictions, and its saved config, read back as today's code reads it, equal)."""
+    predictions, and its saved config, read back as today's code reads it, equal but for
+    where the cache lives and how often it logs)."""
     from .run_folder import CONFIG_FILE, OOF_PROBS
 
     folder = cfg.run_dir
@@ -279,7 +280,20 @@ def finished_run(cfg: ExperimentConfig) -> bool:
         saved = from_dict(ExperimentConfig, load_yaml(folder / CONFIG_FILE))
     except ValueError:
         return False
-    return to_dict(saved) == to_dict(cfg)
+    return _outcome_options(saved) == _outcome_options(cfg)
+
+
+# Options that say where a run keeps its cache or how often it logs, not what it learns.
+_NOT_OUTCOME = {"data": ("num_workers",), "train": ("cache_dir", "log_interval")}
+
+
+def _outcome_options(cfg: ExperimentConfig) -> dict:
+    """``cfg`` as a dict without the options that cannot change a run's predictions."""
+    options = to_dict(cfg)
+    for part, keys in _NOT_OUTCOME.items():
+        for key in keys:
+            options[part].pop(key, None)
+    return options
 
 
 def check_experiment(cfg: ExperimentConfig) -> None:

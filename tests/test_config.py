@@ -135,3 +135,6 @@ def test_a_finished_run_is_recognised_only_for_its_own_config(tmp_path):
     assert finished_run(plain)
     other = load_experiment(ROOT / "configs" / "cpu_small_task1.yaml", [*args, "train.epochs=3"])
     assert not finished_run(other)
+    elsewhere = [*args, "print_aug.p=0", f"train.cache_dir={tmp_path / 'cache'}"]
+    moved = load_experiment(ROOT / "configs" / "cpu_small_task1.yaml", elsewhere)
+    assert finished_run(moved)  # the same run from another checkout: its cache elsewhere
