@@ -4,8 +4,8 @@ Imports the real records of ../shared/data into a temporary AIWIN folder, then, 
 run on the same records: ms per record of the matplotlib reference and of each fast
 rasteriser drawing the same prepared (filtered) signals in the same layout, and their
 ratios (also with the shared filter time added to both); the default fast path end to
-end over all records; the paper-style colour path (red paper, calibration pulses, lead
-labels) against the grey-grid path; and the wall time of ``process.py`` over all records
+end over all records; the grey grid with and without calibration pulses and lead
+labels; and the wall time of ``process.py`` over all records
 with and without STFT images. Each per-record time is the median of three passes. Last line: JSON.
 
     python benchmarks/render.py [--shared ../shared/data] [--workers 2]
@@ -147,16 +147,12 @@ def main() -> None:
         fast_all = figures["fast_all_records_ms"]
         print(f"fast path (filter + draw) over all {len(signals)} records: {fast_all} ms/rec")
         gray = RenderConfig(grid=True, mm_per_mv=10.0)
-        paper = replace(gray, color=True, paper="red", calibration=True, lead_labels=True)
-        for name, cfg in (("grey_grid", gray), ("paper_colour", paper)):
+        marked = replace(gray, calibration=True, lead_labels=True)
+        for name, cfg in (("grey_grid", gray), ("grid_marks", marked)):
             figures[f"{name}_ms"] = round(ms_per_record(render_plot, subset, cfg), 2)
-        figures["paper_colour_vs_grey"] = round(
-            figures["paper_colour_ms"] / figures["grey_grid_ms"], 2
-        )
         print(
-            f"paper styles, 640 px: grey grid {figures['grey_grid_ms']} ms/rec, red paper in "
-            f"colour + calibration + labels {figures['paper_colour_ms']} ms/rec "
-            f"({figures['paper_colour_vs_grey']}x)"
+            f"grid styles, 640 px: grey grid {figures['grey_grid_ms']} ms/rec, with "
+            f"calibration pulses and lead labels {figures['grid_marks_ms']} ms/rec"
         )
         for name, extra in (("process_s", []), ("process_stft_s", ["--stft"])):
             wall = process_wall(data, Path(tmp) / name, args.workers, extra)

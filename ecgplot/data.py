@@ -14,8 +14,6 @@ from .aiwin import BadInputError, labels_to_multihot, read_labels, read_record
 from .augment import AsPrint, build_signal_augment
 from .config import load_yaml, to_dict
 from .experiment import ExperimentConfig, ImageAugConfig
-from .photo import build_photo_augment
-from .pictures import picture_to_plot
 from .pretrained import IMAGENET_MEAN, IMAGENET_STD
 from .process import LABEL_FILE, read_folds
 from .render import render_plot, render_stft
@@ -49,24 +47,9 @@ def build_image_augment(cfg: ImageAugConfig) -> A.Compose | None:
     )
 
 
-def grayscale(img: np.ndarray) -> np.ndarray:
-    """The model's view of a plot: uint8 (H, W); RGB paper-style renders are converted."""
-    return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
-
-
-def model_view(plot: np.ndarray, cfg: ExperimentConfig) -> np.ndarray:
-    """What the model sees of a rendered plot: paper-style colour renders (``render.color``)
-    go through the picture pipeline (deskew, grid removal, crop, resize) exactly as
-    pictures do at prediction; plain renders are used as drawn."""
-    if not cfg.render.color:
-        return plot
-    return picture_to_plot(plot, cfg.render.size, source=None)
-
-
 def to_tensor(img: np.ndarray) -> np.ndarray:
-    """uint8 grayscale (H, W) or RGB (H, W, 3) to float32 (3, H, W) with ImageNet
-    normalisation."""
-    x = grayscale(img).astype(np.float32) / 255.0
+    """uint8 grayscale (H, W) to float32 (3, H, W) with ImageNet normalisation."""
+    x = img.astype(np.float32) / 255.0
     return ((x[None] - IMAGENET_MEAN[:, None, None]) / IMAGENET_STD[:, None, None]).astype(
         np.float32
     )
@@ -103,10 +86,9 @@ def render_images(
 
 
 def stack_views(plots: list[np.ndarray], cfg: ExperimentConfig) -> np.ndarray:
-    """What the model sees of a record's renderings (:func:`model_view`, grayscale): the
-    one image (H, W), or with ``views`` all of them stacked (V, H, W)."""
-    seen = [grayscale(model_view(p, cfg)) for p in plots]
-    return np.stack(seen) if cfg.views else seen[0]
+    """What the model sees of a record's renderings: the one image (H, W), or with
+    ``views`` all of them stacked (V, H, W)."""
+    return np.stack(plots) if cfg.views else plots[0]
 
 
 def rendered_views(
@@ -219,7 +201,6 @@ class ECGImageDataset(paddle.io.Dataset):
         self.record_dir = record_dir or Path(cfg.data.root) / "train"
         self.image_split = image_split
         self.image_aug = build_image_augment(cfg.image_aug) if train else None
-        self.photo_aug = build_photo_augment(cfg.photo_aug) if train else None
         use_signal_aug = train and cfg.signal_aug.enabled
         self.signal_aug = build_signal_augment(cfg.signal_aug) if use_signal_aug else None
         self.as_print = AsPrint(cfg.print_aug.p, cfg.print_aug.layout)
@@ -277,9 +258,8 @@ class ECGImageDataset(paddle.io.Dataset):
         draw = self.epoch % views if views else self.epoch  # cached views repeat
         rng = np.random.default_rng([self.cfg.train.seed, draw, index])
         plots, stft = self.images(name, rng, self.shown_as_print(index))
-        for aug in (self.image_aug, self.photo_aug):
-            if aug is not None:
-                plots = _augment_views(aug, plots, int(rng.integers(2**31)))
+        if self.image_aug is not None:
+            plots = _augment_views(self.image_aug, plots, int(rng.integers(2**31)))
         inputs = [stack_views(plots, self.cfg)] + ([stft] if stft is not None else [])
         if self.labels is None:
             return (*inputs,)

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from .config import apply_overrides, from_dict, load_yaml, section, to_dict
-from .photo import PhotoAugConfig
 from .render import RenderConfig
 
 NonNeg = Annotated[int, Field(ge=0)]
@@ -231,7 +230,6 @@ class ExperimentConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     image_aug: ImageAugConfig = field(default_factory=ImageAugConfig)
-    photo_aug: PhotoAugConfig = field(default_factory=PhotoAugConfig)
     signal_aug: SignalAugConfig = field(default_factory=SignalAugConfig)
     print_aug: PrintAugConfig = field(default_factory=PrintAugConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -264,7 +262,32 @@ class ExperimentConfig:
 def load_experiment(path: str | Path | None, overrides: list[str] = ()) -> ExperimentConfig:
     """Load an experiment YAML (optional ``base:`` file it extends) plus overrides."""
     data = _load_with_base(Path(path)) if path else {}
-    return from_dict(ExperimentConfig, apply_overrides(data, overrides))
+    return experiment_from_dict(apply_overrides(data, overrides))
+
+
+# Options of earlier versions: pictures were once classified as images (photo
+# augmentation of colour paper renders); the digitiser now reads them back into signals
+# for every run kind. Configs and saved runs that left them at their defaults still load.
+_RETIRED_RENDER = {"color": False, "paper": "gray"}
+_RETIRED_WHY = (
+    "was removed: pictures are now digitised (digitize.py, predict.py --images) and "
+    "served by every run kind; train again without it"
+)
+
+
+def experiment_from_dict(data: dict) -> ExperimentConfig:
+    """:class:`ExperimentConfig` from a config dict (a YAML, or a saved run's
+    ``config.yaml``), retired options at their old defaults dropped; one set otherwise
+    raises ``ValueError`` naming it."""
+    data = {key: dict(value) if isinstance(value, dict) else value for key, value in data.items()}
+    photo = data.pop("photo_aug", None)
+    if isinstance(photo, dict) and photo.get("enabled"):
+        raise ValueError(f"photo_aug.enabled {_RETIRED_WHY}")
+    render = data.get("render")
+    for option, default in _RETIRED_RENDER.items():
+        if isinstance(render, dict) and render.pop(option, default) != default:
+            raise ValueError(f"render.{option} {_RETIRED_WHY}")
+    return from_dict(ExperimentConfig, data)
 
 
 def finished_run(cfg: ExperimentConfig) -> bool:
@@ -277,7 +300,7 @@ def finished_run(cfg: ExperimentConfig) -> bool:
     if not (folder / OOF_PROBS).is_file() or not (folder / CONFIG_FILE).is_file():
         return False
     try:
-        saved = from_dict(ExperimentConfig, load_yaml(folder / CONFIG_FILE))
+        saved = experiment_from_dict(load_yaml(folder / CONFIG_FILE))
     except ValueError:
         return False
     return _outcome_options(saved) == _outcome_options(cfg)
@@ -339,10 +362,6 @@ def _check_rendering(cfg: ExperimentConfig) -> None:
         raise ValueError("print_aug.p needs data.source: signal (prints drawn from the record)")
     if cfg.print_aug.p and cfg.data.stft:
         raise ValueError("print_aug.p needs data.stft off (no STFT of a partial record)")
-    if cfg.photo_aug.enabled and not cfg.render.color:
-        raise ValueError("photo_aug.enabled needs render.color: true (paper-style renders)")
-    if cfg.render.color and not live:
-        raise ValueError("render.color needs data.source: signal (colour renders on the fly)")
     if not cfg.views:
         return
     for i, view in enumerate(cfg.renders[1:]):
@@ -358,13 +377,13 @@ def _check_rendering(cfg: ExperimentConfig) -> None:
 
 
 def _check_cached_trunk(cfg: ExperimentConfig) -> None:
-    augments = (cfg.image_aug, cfg.signal_aug, cfg.photo_aug)
+    augments = (cfg.image_aug, cfg.signal_aug)
     if cfg.data.stft:
         raise ValueError("train.cache_trunk serves single-stream models: disable data.stft")
     if any(a.enabled for a in augments) and not cfg.train.cache_augmented:
         raise ValueError(
             "train.cache_trunk with augmentation needs train.cache_augmented > 0 (fixed "
-            "augmented copies to cache), or disable image_aug, signal_aug and photo_aug"
+            "augmented copies to cache), or disable image_aug and signal_aug"
         )
     if not 1 <= cfg.model.freeze_stages <= 5:
         raise ValueError("train.cache_trunk needs model.freeze_stages 1-5 (the trunk)")

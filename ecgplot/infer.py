@@ -23,11 +23,11 @@ from .aiwin import (
     write_probs,
 )
 from .atomic import atomic_path, atomic_write
-from .config import from_dict, load_yaml
-from .data import model_inputs, rendered_views, to_tensor
+from .config import load_yaml
+from .data import model_inputs, rendered_views
 from .decide import decide
-from .digitize.folder import REPORT, digitize_pictures, picture_names, report_row
-from .experiment import ExperimentConfig
+from .digitize.folder import REPORT, digitize_pictures, report_row
+from .experiment import ExperimentConfig, experiment_from_dict
 from .export import (
     EXPORT_DIR,
     DygraphPredictor,
@@ -39,7 +39,6 @@ from .export import (
 from .feature_model import FeaturePredictor
 from .heads import upgrade_state
 from .model import ECGClassifier, build_model
-from .pictures import picture_to_plot, read_picture
 from .run_folder import CHECKPOINTS, MODEL_INFO_FILE, SUMMARY_FILE, THRESHOLDS_FILE
 from .signal import heart_rate, heart_rate_present
 from .signal_model import build_signal_model, signal_input, window_probs, windows
@@ -70,7 +69,7 @@ def load_run(path: str | Path) -> Run:
     if not (path / "config.yaml").is_file():
         raise BadInputError(path, "not a run folder (no config.yaml); train.py writes one")
     try:
-        cfg = from_dict(ExperimentConfig, load_yaml(path / "config.yaml"))
+        cfg = experiment_from_dict(load_yaml(path / "config.yaml"))
     except ValueError as exc:
         raise BadInputError(path / "config.yaml", str(exc)) from None
     summary = _read_json(path / SUMMARY_FILE, "the run did not finish (train.py writes it)")
@@ -293,14 +292,11 @@ def predict_pictures(
     """Probabilities and labels for every picture (PNG/JPEG/TIFF/BMP) of a print in
     ``folder``, each named by its file stem. Each picture is digitised
     (:mod:`ecgplot.digitize`) into a record with the unprinted stretches missing, which
-    any run kind then predicts as it predicts MAT records; a run trained on pictures as
-    images (``photo_aug``) gets them through :func:`~ecgplot.pictures.picture_to_plot`
-    instead. A picture that is not a readable print stops the run, naming the file, or
-    with ``skip_bad`` is listed in ``bad``; the digitise report comes back as
-    ``report``. ``digitized``: the folder's pictures already read by
-    :func:`~ecgplot.digitize.folder.digitize_pictures` (several runs, one reading)."""
-    if run.cfg.photo_aug.enabled:
-        return _predict_picture_plots(run, folder, skip_bad, batch_size, backend)
+    any run kind then predicts as it predicts MAT records. A picture that is not a
+    readable print stops the run, naming the file, or with ``skip_bad`` is listed in
+    ``bad``; the digitise report comes back as ``report``. ``digitized``: the folder's
+    pictures already read by :func:`~ecgplot.digitize.folder.digitize_pictures` (several
+    runs, one reading)."""
     predictors = load_predictors(run, backend)
     names, signals, bad, rows = [], [], {}, []
     if digitized is None:
@@ -321,36 +317,6 @@ def predict_pictures(
     hrs = [heart_rate_present(s, FS) for s in signals] if heart_rate_rule else None
     labels = decide(probs_arr, cfg.data.task, run.thresholds, hrs)
     return Prediction(names, probs_arr, labels, bad, pd.DataFrame(rows))
-
-
-def _predict_picture_plots(
-    run: Run, folder: str | Path, skip_bad: bool, batch_size: int, backend: str
-) -> Prediction:
-    """Pictures straight to a picture-trained image model's input (deskew, grid removal,
-    crop: :func:`~ecgplot.pictures.picture_to_plot`)."""
-    cfg = run.cfg
-    if cfg.model.kind != "image" or cfg.data.stft or cfg.views:
-        raise BadInputError(run.path, "pictures as images need a single-rendering image run")
-    paths = list(picture_names(folder).values())
-    predictors = load_predictors(run, backend)
-    names, probs, bad = [], [], {}
-    for start in tqdm(range(0, len(paths), batch_size), desc="pictures", disable=None):
-        plots = []
-        for path in paths[start : start + batch_size]:
-            try:
-                plots.append(picture_to_plot(read_picture(path), cfg.render.size, path))
-            except BadInputError as exc:
-                if not skip_bad:
-                    raise
-                bad[str(path)] = exc.problem
-                log.warning("skipped %s", exc)
-                continue
-            names.append(path.stem)
-        if plots:
-            inputs = [np.stack([to_tensor(p) for p in plots])]
-            probs.append(np.mean([p(inputs) for p in predictors], axis=0))
-    probs_arr = np.concatenate(probs) if probs else np.zeros((0, cfg.num_classes))
-    return Prediction(names, probs_arr, decide(probs_arr, cfg.data.task, run.thresholds), bad)
 
 
 def write_prediction(pred: Prediction, task: int, answer: Path, probs: Path) -> None:

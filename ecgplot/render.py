@@ -36,18 +36,6 @@ BASELINE_HZ = 100  # sampling rate at which a lead's baseline level is estimated
 BACKGROUND, TRACE, GRID_MINOR, GRID_MAJOR = 255, 0, 225, 190
 CALIBRATION_S = 0.2  # the standard 1 mV pulse lasts 0.2 s (5 mm at 25 mm/s)
 
-# Paper colours (RGB) of colour output: paper, 1 mm lines, 5 mm lines, ink. The common
-# printouts: red/pink (most), brown, blue and green grids; "gray" is the grayscale look.
-PAPERS: dict[str, tuple[tuple[int, int, int], ...]] = {
-    "gray": ((255, 255, 255), (225, 225, 225), (190, 190, 190), (0, 0, 0)),
-    "red": ((255, 251, 250), (246, 190, 186), (229, 112, 106), (20, 20, 25)),
-    "pink": ((255, 247, 250), (248, 212, 224), (236, 150, 178), (25, 25, 35)),
-    "brown": ((252, 247, 236), (226, 205, 178), (186, 143, 104), (30, 25, 20)),
-    "blue": ((248, 251, 255), (196, 214, 240), (120, 158, 215), (10, 15, 40)),
-    "green": ((248, 255, 248), (196, 232, 196), (118, 186, 120), (15, 30, 15)),
-}
-
-
 Hz = Annotated[float, Field(gt=0, lt=FS / 2)]
 
 
@@ -82,8 +70,6 @@ class RenderConfig:
     minor_grid: bool = True  # with grid: 1 mm lines too (False: 5 mm lines only)
     lead_labels: bool = False
     calibration: bool = False  # 1 mV x 0.2 s pulse at the start of each row of panels
-    color: bool = False  # RGB (size, size, 3) output on ``paper``-coloured paper
-    paper: str = "gray"  # colour output's paper and grid colours: see PAPERS
     highpass_hz: Hz | None = 0.5
     lowpass_hz: Hz | None = None
     stft: StftConfig = field(default_factory=StftConfig)
@@ -92,7 +78,6 @@ class RenderConfig:
         for key, value, choices in (
             ("layout", self.layout, LAYOUTS),
             ("rasterizer", self.rasterizer, RASTERIZERS),
-            ("paper", self.paper, PAPERS),
         ):
             if value not in choices:
                 raise ValueError(f"unknown {key} {value!r}; choose from {sorted(choices)}")
@@ -353,13 +338,12 @@ def grid_lines(cfg: RenderConfig) -> tuple[np.ndarray, np.ndarray]:
     return minor, pos[index % 5 == 0]
 
 
-def _grid(img: np.ndarray, cfg: RenderConfig, minor_ink, major_ink) -> None:
-    """Draw the grid lines into ``img`` (grey levels or RGB colours), darkest wins."""
+def _grid(img: np.ndarray, cfg: RenderConfig) -> None:
+    """Draw the grey grid lines into ``img``, darkest wins."""
     minor, major = grid_lines(cfg)
-    for pos, ink in ((minor, minor_ink), (major, major_ink)):
+    for pos, ink in ((minor, GRID_MINOR), (major, GRID_MAJOR)):
         idx = np.round(pos).astype(int)
         idx = idx[idx < img.shape[0]]  # a line rounding onto the far edge falls off
-        ink = np.asarray(ink, np.uint8)
         img[idx, :] = np.minimum(img[idx, :], ink)
         img[:, idx] = np.minimum(img[:, idx], ink)
 
@@ -382,37 +366,13 @@ def _marks(img: np.ndarray, cfg: RenderConfig) -> None:
 
 @lru_cache(maxsize=8)
 def _background(cfg: RenderConfig) -> np.ndarray:
-    """What the trace is drawn over: the grey grid (grayscale output; colour output draws
-    its grid later, under the ink), lead labels and calibration pulses."""
+    """What the trace is drawn over: the grey grid, lead labels and calibration pulses."""
     img = np.full((cfg.size, cfg.size), BACKGROUND, np.uint8)
-    if cfg.grid and not cfg.color:
-        _grid(img, cfg, GRID_MINOR, GRID_MAJOR)
+    if cfg.grid:
+        _grid(img, cfg)
     _marks(img, cfg)
     img.setflags(write=False)
     return img
-
-
-@lru_cache(maxsize=8)
-def _paper(cfg: RenderConfig) -> np.ndarray:
-    """RGB paper of colour output: the paper colour and its grid."""
-    paper, minor, major, _ = PAPERS[cfg.paper]
-    img = np.empty((cfg.size, cfg.size, 3), np.uint8)
-    img[:] = paper
-    if cfg.grid:
-        _grid(img, cfg, minor, major)
-    img.setflags(write=False)
-    return img
-
-
-def colorize(ink: np.ndarray, cfg: RenderConfig) -> np.ndarray:
-    """Print a grayscale drawing on white (``ink``: 255 paper, 0 full ink) onto the
-    ``paper``'s coloured grid: RGB (size, size, 3) uint8."""
-    paper = _paper(cfg)
-    alpha = cv2.cvtColor(cv2.bitwise_not(ink), cv2.COLOR_GRAY2RGB)  # 255: full ink
-    ink_rgb = np.asarray(PAPERS[cfg.paper][3], np.float64)
-    # paper - alpha * (paper - ink), in saturating uint8 OpenCV arithmetic (every paper
-    # colour is at least as light as its ink in each channel)
-    return cv2.subtract(paper, cv2.multiply(cv2.subtract(paper, ink_rgb), alpha, scale=1 / 255))
 
 
 def _column_y(signal: np.ndarray, plan: _DrawPlan, px_per_mv: float, fs: int) -> np.ndarray:
@@ -527,13 +487,12 @@ def draw_plot(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarray
         drawn = _background(cfg).copy()
         RASTERIZERS[cfg.rasterizer](drawn, _column_y(layer, plan, cfg.px_per_mv, fs), plan, cfg)
         img = drawn if img is None else np.minimum(img, drawn)
-    return colorize(img, cfg) if cfg.color else img
+    return img
 
 
 def render_plot(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> np.ndarray:
-    """Record signal (12, n) mV to a uint8 plot image (fast path): grayscale (size, size),
-    or RGB (size, size, 3) with ``color``; a spectrogram layout (``stft12``) gives the
-    leads' STFTs (:func:`render_stft`)."""
+    """Record signal (12, n) mV to a uint8 grayscale (size, size) plot image (fast path);
+    a spectrogram layout (``stft12``) gives the leads' STFTs (:func:`render_stft`)."""
     tiles = LAYOUTS[cfg.layout].spectrogram
     if tiles:
         return render_stft(signal, cfg, fs, tiles)
@@ -546,8 +505,8 @@ def draw_plot_reference(signal: np.ndarray, cfg: RenderConfig, fs: int = FS) -> 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    if cfg.color or cfg.calibration:
-        raise ValueError("the reference renderer draws grayscale plots without calibration")
+    if cfg.calibration:
+        raise ValueError("the reference renderer draws plots without calibration pulses")
 
     dpi = 100
     fig = Figure(figsize=(cfg.size / dpi, cfg.size / dpi), dpi=dpi)

@@ -53,15 +53,13 @@ def test_every_shipped_config_loads():
     assert (small.data.task, small.render.size, small.model.pretrained) == (1, 384, "imagenet")
     assert small.train.cache_trunk and small.model.freeze_stages == small.model.stages == 4
     assert (small.model.head, small.train.keep) == ("rows", "last")
-    paper = load_experiment(ROOT / "configs" / "cpu_paper_task1.yaml")
-    assert paper.render.color and paper.photo_aug.enabled and paper.train.cache_augmented == 4
     full = load_experiment(ROOT / "configs" / "task2_resnet50_640_stft.yaml", ["optim.lr=0.01"])
     assert full.render.size == 640 and full.data.stft and full.optim.lr == 0.01
     with pytest.raises(ValueError, match="'macro_auc' is not a task-1 validation metric"):
         load_experiment(ROOT / "configs" / "cpu_small_task2.yaml", ["data.task=1"])
     with pytest.raises(ValueError, match="train.cache_trunk with augmentation needs train.cach"):
         load_experiment(ROOT / "configs" / "cpu_small_task2.yaml", ["image_aug.enabled=true"])
-    with pytest.raises(ValueError, match="render.color needs data.source: signal"):
+    with pytest.raises(ValueError, match="render.color was removed: pictures are now digitised"):
         load_experiment(ROOT / "configs" / "task2_resnet50_640.yaml", ["render.color=true"])
     with pytest.raises(ValueError, match="model.kind must be one of"):
         load_experiment(ROOT / "configs" / "features_task2.yaml", ["model.kind=gbm"])
@@ -115,6 +113,32 @@ def test_a_saved_run_is_checked_by_the_same_rules(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
     with pytest.raises(BadInputError, match=r"config.yaml.*loss.name bce does not fit task 1"):
         load_run(tmp_path)
+
+
+def test_runs_saved_with_the_retired_picture_options_still_load(tmp_path):
+    """Runs saved before pictures went through the digitiser hold photo_aug and
+    render.color/paper: left off they are dropped (the run is the same run); a run that
+    used them is refused, naming the file and the option."""
+    from ecgplot.aiwin import BadInputError
+    from ecgplot.experiment import finished_run
+    from ecgplot.infer import load_run
+
+    from .conftest import ROOT
+
+    args = [f"output_dir={tmp_path}", "name=old", "data.fold=all"]
+    cfg = load_experiment(ROOT / "configs" / "cpu_small_task1.yaml", args)
+    cfg.run_dir.mkdir()
+    saved = to_dict(cfg)
+    saved["photo_aug"] = {"enabled": False, "rotate_deg": 4.0, "jpeg_quality": [35, 90]}
+    saved["render"].update(color=False, paper="gray")
+    (cfg.run_dir / "config.yaml").write_text(dump_yaml(saved))
+    (cfg.run_dir / "oof_probs.csv").write_text("name,p_normal,p_abnormal\n")
+    assert finished_run(cfg)
+    saved["photo_aug"]["enabled"] = True
+    (cfg.run_dir / "config.yaml").write_text(dump_yaml(saved))
+    assert not finished_run(cfg)
+    with pytest.raises(BadInputError, match=r"old/config.yaml.*photo_aug.enabled was removed"):
+        load_run(cfg.run_dir)
 
 
 def test_a_finished_run_is_recognised_only_for_its_own_config(tmp_path):

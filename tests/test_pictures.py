@@ -1,5 +1,6 @@
-"""Paper ECG pictures: paper styles of the renderer, photo augmentation, deskew and crop,
-and predict.py --images end to end, on real records."""
+"""Pictures of paper ECGs: the renderer's grid, labels and calibration pulses, reading
+picture files, and predict.py --images / ensemble.py --images end to end on pictures of
+real records drawn by an independent program (tests/printsim.py)."""
 
 from __future__ import annotations
 
@@ -15,39 +16,18 @@ import pytest
 from ecgplot import aiwin
 from ecgplot.aiwin import BadInputError
 from ecgplot.infer import load_run, predict_folder, predict_pictures
-from ecgplot.photo import Creases, PhotoAugConfig, Scribbles, Stains, build_photo_augment
-from ecgplot.pictures import ink, picture_to_plot, read_picture, rotate, skew_angle
-from ecgplot.render import PAPERS, RenderConfig, layout_panels, render_plot
+from ecgplot.pictures import list_pictures, read_picture
+from ecgplot.render import RenderConfig, layout_panels, render_plot
 
 from .conftest import ROOT
 from .printsim import PrintStyle, draw_print, photograph
 from .test_predict import task2_run  # noqa: F401 (fixture)
-
-PAPER = RenderConfig(size=384, grid=True, color=True, paper="red", mm_per_mv=10.0)
 
 
 @pytest.fixture(scope="module")
 def signals(physionet_t2):
     names = ["00008_hr", "A0689", "JS03291"]
     return {n: aiwin.read_record(physionet_t2 / "train" / f"{n}.mat").signal for n in names}
-
-
-@pytest.mark.parametrize("paper", sorted(PAPERS))
-def test_paper_colours_put_the_grid_in_colour_and_the_trace_in_ink(signals, paper):
-    sig = signals["A0689"]
-    img = render_plot(sig, dataclasses.replace(PAPER, paper=paper))
-    assert img.shape == (384, 384, 3) and img.dtype == np.uint8
-    background, minor, major, ink_rgb = PAPERS[paper]
-    plain = render_plot(sig, dataclasses.replace(PAPER, grid=False, color=False))
-    trace = plain < 64  # where the grayscale render has solid ink
-    assert np.abs(img[trace].astype(int) - ink_rgb).max() < 70
-    colours = {tuple(c) for c in img[~(plain < 250)].reshape(-1, 3)}
-    grid_pixels = img[plain == 255].reshape(-1, 3)
-    assert {tuple(map(int, c)) for c in np.unique(grid_pixels, axis=0)} >= {background, major}
-    assert len(colours) > 10  # anti-aliased ink over the paper
-    # the model sees the same trace whatever the paper colour
-    gray = ink(img)
-    assert (gray[trace] < 128).mean() > 0.95 and (gray[plain == 255] > 200).mean() > 0.95
 
 
 def test_minor_grid_calibration_and_layouts(signals):
@@ -57,99 +37,36 @@ def test_minor_grid_calibration_and_layouts(signals):
     without = render_plot(np.zeros_like(sig), dataclasses.replace(gray, minor_grid=False))
     assert (with_minor < 255).mean() > 2 * (without < 255).mean() > 0
     for layout in ("rows12", "grid3x4", "grid6x2"):
-        cfg = dataclasses.replace(PAPER, layout=layout, grid=False, calibration=True)
+        cfg = dataclasses.replace(gray, layout=layout, grid=False, calibration=True)
         flat = render_plot(np.zeros_like(sig), cfg)
         rows = {p.y_mid for p in layout_panels(layout, 384) if p.x0 == 0}
         pulse = cfg.px_per_mv
         for y in rows:  # a 1 mV pulse at the start of each row of panels, none elsewhere
             top = int(round(y - pulse))
-            assert flat[top, 1 : int(0.2 * cfg.px_per_s), 0].min() < 128
-            assert flat[top, int(0.5 * cfg.px_per_s) :, 0].min() > 200
-    with pytest.raises(ValueError, match="unknown paper 'purple'"):
-        RenderConfig(paper="purple")
+            assert flat[top, 1 : int(0.2 * cfg.px_per_s)].min() < 128
+            assert flat[top, int(0.5 * cfg.px_per_s) :].min() > 200
 
 
-@pytest.mark.parametrize(
-    "transform",
-    [Creases(p=1), Stains(p=1), Scribbles(p=1)],
-    ids=["creases", "stains", "scribbles"],
-)
-def test_paper_wear_transforms_change_the_picture_and_keep_its_size(signals, transform):
-    img = render_plot(signals["A0689"], PAPER)
-    transform.set_random_seed(3)
-    out = transform(image=img)["image"]
-    assert out.shape == img.shape and out.dtype == np.uint8
-    changed = np.abs(out.astype(int) - img).max(axis=2) > 20
-    assert 0.001 < changed.mean() < 0.5  # a real, local change
-
-
-def test_photo_pipeline_is_seeded_and_every_step_acts(signals):
-    img = render_plot(signals["A0689"], PAPER)
-    cfg = PhotoAugConfig(enabled=True)
-    aug = build_photo_augment(cfg)
-    outs = []
-    for seed in (1, 1, 2):
-        aug.set_random_seed(seed)
-        outs.append(aug(image=img)["image"])
-    np.testing.assert_array_equal(outs[0], outs[1])
-    assert not np.array_equal(outs[0], outs[2]) and outs[2].shape == img.shape
-    names = {type(t).__name__ for t in aug.transforms}
-    assert {"Perspective", "Affine", "ImageCompression", "PlanckianJitter", "RandomShadow"} <= names
-    everything = {f: 1.0 for f in PhotoAugConfig.__dataclass_fields__ if f.endswith("_p")}
-    strong = build_photo_augment(dataclasses.replace(cfg, **everything))
-    for t in strong.transforms:  # each step alone changes the picture, keeping its size
-        single = type(strong)([t]) if not hasattr(t, "transforms") else type(strong)([t])
-        single.set_random_seed(5)
-        out = single(image=img)["image"]
-        assert out.shape == img.shape, type(t).__name__
-        assert np.abs(out.astype(int) - img).mean() > 0.2, type(t).__name__
-    assert build_photo_augment(PhotoAugConfig()) is None
-
-
-@pytest.mark.parametrize("paper,grid", [("red", True), ("blue", True), ("gray", False)])
-def test_deskew_finds_the_rotation_within_a_degree(signals, paper, grid):
-    cfg = dataclasses.replace(PAPER, paper=paper, grid=grid, size=512)
-    for sig in signals.values():
-        img = render_plot(sig, cfg)
-        for angle in (-8.0, -2.5, 0.0, 3.0, 6.0):
-            turned = rotate(img, angle, (255, 255, 255))
-            found = skew_angle(cv2.cvtColor(turned, cv2.COLOR_RGB2GRAY))
-            assert abs(found - angle) < 1.0, (paper, angle, found)
-
-
-def test_a_rotated_photo_comes_back_close_to_the_clean_plot(signals):
-    """picture_to_plot of a rotated, shadowed, JPEG'd photo of a paper-style render is
-    close to the same pipeline on the clean paper render, and far from another record."""
-    clean_cfg = dataclasses.replace(PAPER, size=512)
-    views = {n: picture_to_plot(render_plot(s, clean_cfg), 256) for n, s in signals.items()}
-    photo = build_photo_augment(
-        PhotoAugConfig(enabled=True, rotate_p=1, rotate_deg=6, perspective=0.02, crop_pad_p=0)
-    )
-    photo.set_random_seed(11)
-    picture = photo(image=render_plot(signals["A0689"], clean_cfg))["image"]
-    seen = picture_to_plot(picture, 256)
-    assert seen.shape == (256, 256)
-
-    def distance(a, b):
-        return np.abs(
-            cv2.GaussianBlur(a, (9, 9), 0).astype(float) - cv2.GaussianBlur(b, (9, 9), 0)
-        ).mean()
-
-    assert distance(seen, views["A0689"]) < 0.8 * min(
-        distance(seen, views["00008_hr"]), distance(seen, views["JS03291"])
-    )
-
-
-def test_pictures_that_are_not_ecgs_are_bad_input(tmp_path):
-    blank = tmp_path / "blank.png"
-    cv2.imwrite(str(blank), np.full((300, 400, 3), 255, np.uint8))
-    with pytest.raises(BadInputError, match="does not look like an ECG plot"):
-        picture_to_plot(read_picture(blank), 128, blank)
+def test_picture_files_are_listed_and_read_or_named_as_bad(tmp_path):
+    """A folder's pictures are listed by suffix (hidden files and others skipped); a file
+    that is not an image, or one too small to hold a print, is bad input naming it."""
+    cv2.imwrite(str(tmp_path / "b.png"), np.full((300, 400, 3), 255, np.uint8))
+    cv2.imwrite(str(tmp_path / "a.JPG"), np.full((120, 90, 3), 200, np.uint8))
+    (tmp_path / ".c.png").write_bytes(b"hidden")
+    (tmp_path / "notes.txt").write_text("not a picture")
+    assert [p.name for p in list_pictures(tmp_path)] == ["a.JPG", "b.png"]
+    assert read_picture(tmp_path / "a.JPG").shape == (120, 90, 3)
     text = tmp_path / "notes.jpg"
     text.write_text("not an image")
     with pytest.raises(BadInputError, match="not a readable image") as err:
         read_picture(text)
     assert "notes.jpg" in str(err.value)
+    cv2.imwrite(str(tmp_path / "tiny.png"), np.zeros((40, 40), np.uint8))
+    with pytest.raises(BadInputError, match="40x40: too small"):
+        read_picture(tmp_path / "tiny.png")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BadInputError, match="no pictures here"):
+        list_pictures(tmp_path / "empty")
 
 
 def _prints(signals, folder):
@@ -230,62 +147,3 @@ def test_feature_runs_predict_pictures_and_ensemble_fuses_them(signals, physione
     )
     assert proc.returncode == 0, proc.stderr[-800:]
     assert sorted(aiwin.read_labels(out, 2)) == sorted(from_pictures.names)
-
-
-def test_paper_style_training_caches_augmented_views(small_t2, tmp_path):
-    """render.color + photo_aug with a cached trunk: each training record's
-    train.cache_augmented photo views are computed once and cached (validation records once,
-    unaugmented), epochs cycle through them, and the run predicts pictures."""
-    from ecgplot.data import load_split
-    from ecgplot.trainer import fit
-
-    from .test_train import tiny_config
-
-    cache = tmp_path / "cache"
-    cfg = tiny_config(
-        small_t2,
-        tmp_path,
-        "render.color=true",
-        "render.grid=true",
-        "render.paper=pink",
-        "photo_aug.enabled=true",
-        "model.freeze_stages=4",
-        "train.cache_trunk=true",
-        f"train.cache_dir={cache}",
-        "train.cache_augmented=2",
-        "train.epochs=3",
-    )
-    fit(cfg)
-    split = load_split(cfg, 0)
-    maps = list(cache.glob("trunk-*/*.npy"))
-    assert len(maps) == 2 * len(split.train) + len(split.val)
-    with pytest.raises(ValueError, match="needs train.cache_augmented > 0"):
-        tiny_config(
-            small_t2,
-            tmp_path,
-            "render.color=true",
-            "photo_aug.enabled=true",
-            "model.freeze_stages=4",
-            "train.cache_trunk=true",
-        )
-    with pytest.raises(ValueError, match="photo_aug.enabled needs render.color"):
-        tiny_config(small_t2, tmp_path, "photo_aug.enabled=true")
-
-
-def test_every_test_picture_style_reads_back_as_an_ecg(signals, tmp_path):
-    """The robustness benchmark's picture styles (and the files write_picture makes):
-    each is a real change from the clean render, and the picture pipeline accepts it."""
-    from ecgplot.photo import make_picture, picture_styles, write_picture
-
-    sig = signals["JS03291"]
-    clean = make_picture(sig, "clean", 384, 0)
-    for style in picture_styles(384):
-        pic = make_picture(sig, style, 384, 0)
-        assert pic.shape == (384, 384, 3)
-        if style != "clean":
-            assert np.abs(pic.astype(int) - clean).mean() > 5, style
-        path = tmp_path / f"{style.replace(' ', '_').replace('/', '')}.jpg"
-        write_picture(path, sig, style, 384, 0)
-        assert picture_to_plot(read_picture(path), 128, path).shape == (128, 128)
-    with pytest.raises(ValueError, match="unknown picture style 'fax'"):
-        make_picture(sig, "fax", 384, 0)
