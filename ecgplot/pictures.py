@@ -47,4 +47,3 @@ def rotate(img: np.ndarray, degrees: float, fill: int | tuple = 255) -> np.ndarr
     h, w = img.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
     return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=fill)
-
