@@ -2,11 +2,12 @@
 
 Trains configs/cpu_small_task1.yaml (the CPU recipe, print-aware) on the 627 shared
 records, 5 folds, once as it is and once per lever (one override each: stronger weight
-decay, more dropout, fewer epochs, label smoothing), on the same folds and cached trunk
+decay, more dropout, fewer epochs, label smoothing, mixup of the cached maps), on the same folds and cached trunk
 maps, and prints for each: out-of-fold AUC with its bootstrap interval, the lever minus
 the recipe paired over the same records, and the folds' mean last-epoch train and
 validation losses (the fit: how far the train loss falls below the validation loss;
-label smoothing raises both floors, so its losses are not comparable). A run whose
+label smoothing raises both floors and mixup the train loss's, so theirs are not
+comparable). A run whose
 folder already holds its finished out-of-fold predictions for the same config is reused
 (the recipe's folder is the one benchmarks/accuracy.py writes). Last line: JSON.
 
@@ -37,13 +38,14 @@ from ecgplot.physionet import import_physionet  # noqa: E402
 from ecgplot.trainer import fit  # noqa: E402
 
 # lever -> overrides of the recipe (its values: weight decay 0.01, dropout 0.5, 20
-# epochs, no label smoothing)
+# epochs, no label smoothing, no mixup)
 LEVERS = {
     "recipe": [],
     "weight_decay_0.1": ["optim.weight_decay=0.1"],
     "dropout_0.8": ["model.dropout=0.8"],
     "epochs_10": ["train.epochs=10"],
     "label_smoothing_0.1": ["loss.label_smoothing=0.1"],
+    "mixup_0.4": ["train.mixup=0.4"],
 }
 RUN_NAMES = {"recipe": "task1_image"}  # shared with benchmarks/accuracy.py
 

@@ -216,6 +216,9 @@ class TrainConfig:
     # e trains on copy e mod K (0: no augmentation with a cached trunk). "views" are only
     # the extra renderings of a record (the views section)
     cache_augmented: NonNeg = 0
+    # mixup of each training batch with itself (images, cached trunk maps or signals, and
+    # their losses): lam ~ Beta(mixup, mixup); 0: off. Image and 1-D runs
+    mixup: NonNegFloat = 0.0
 
 
 @section
@@ -356,6 +359,8 @@ def _check_rendering(cfg: ExperimentConfig) -> None:
     live = cfg.data.source == "signal"
     if cfg.signal_aug.enabled and not live:
         raise ValueError("signal_aug.enabled needs data.source: signal (render on the fly)")
+    if cfg.train.mixup and cfg.model.kind == "features":
+        raise ValueError("train.mixup is for image and 1-D runs (the feature model has no batches)")
     if cfg.print_aug.p and cfg.model.kind == "features":
         raise ValueError("print_aug is for image and 1-D runs; use features.print_copies")
     if cfg.print_aug.p and not live and cfg.model.kind == "image":

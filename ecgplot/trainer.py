@@ -24,6 +24,7 @@ from .experiment import ExperimentConfig
 from .feature_model import train_feature_fold
 from .losses import build_loss
 from .metrics import default_monitor, task_metrics
+from .mixup import BatchMixup
 from .model import TopOnly, build_model, probabilities
 from .plots import training_curves
 from .run_folder import (
@@ -197,6 +198,7 @@ class FoldSetup:
     scheduler: paddle.optimizer.lr.LRScheduler
     scaler: paddle.amp.GradScaler | None
     monitor: str
+    mixup: BatchMixup | None = None
 
 
 def build_optimizer(cfg: ExperimentConfig, model: paddle.nn.Layer, steps: int):
@@ -280,6 +282,7 @@ def setup_fold(cfg: ExperimentConfig, fold: int) -> FoldSetup:
         scheduler,
         paddle.amp.GradScaler() if use_amp else None,
         monitor,
+        BatchMixup(cfg.train.mixup, cfg.train.seed, fold) if cfg.train.mixup else None,
     )
 
 
@@ -309,6 +312,8 @@ def train_epoch(setup: FoldSetup, net: paddle.nn.Layer, fold: int, epoch: int, l
     images per second)."""
     if hasattr(setup.train_ds, "set_epoch"):
         setup.train_ds.set_epoch(epoch)
+    if setup.mixup is not None:
+        setup.mixup.set_epoch(epoch)
     net.train()  # the model's own train(): keeps frozen stages and BatchNorm in eval
     opt, scaler = setup.opt, setup.scaler
     total, seen, start = 0.0, 0, time.perf_counter()
@@ -318,9 +323,14 @@ def train_epoch(setup: FoldSetup, net: paddle.nn.Layer, fold: int, epoch: int, l
             break
         *inputs, target = batch
         inputs = prepare_inputs(inputs)
+        if setup.mixup is not None:
+            inputs, mixed_loss = setup.mixup(inputs, target)
         with paddle.amp.auto_cast(enable=scaler is not None):
-            logits = net(*inputs)
-            loss = setup.loss_fn(logits.astype("float32"), target)
+            logits = net(*inputs).astype("float32")
+            if setup.mixup is not None:
+                loss = mixed_loss(setup.loss_fn, logits)
+            else:
+                loss = setup.loss_fn(logits, target)
         if scaler is not None:
             scaler.scale(loss).backward()
             scaler.step(opt)

@@ -467,3 +467,68 @@ def test_killed_at_any_point_and_resumed_ends_as_an_uninterrupted_run(small_t2, 
     a = pd.read_csv(whole / "tiny" / "oof_probs.csv", index_col=0)
     b = pd.read_csv(broken / "tiny" / "oof_probs.csv", index_col=0)
     pd.testing.assert_frame_equal(a, b, atol=1e-6)
+
+
+def test_mixup_mixes_each_batch_with_itself_and_weighs_the_two_losses(physionet_t1):
+    """BatchMixup on real signals: every mixed record lies on the segment from its own
+    record to one other's, one lam for the batch, the partners a permutation; the loss is
+    lam * CE(y) + (1 - lam) * CE(y[partner]) (computed here with numpy); the same (seed,
+    fold, epoch) mixes the same, another epoch differently."""
+    from ecgplot.mixup import BatchMixup
+
+    names = sorted(p.stem for p in (physionet_t1 / "train").glob("*.mat"))[:6]
+    x = np.stack([aiwin.read_record(physionet_t1 / "train" / f"{n}.mat").signal for n in names])
+    y = np.array([0, 1, 1, 0, 1, 0])
+    logits = np.random.default_rng(0).normal(size=(6, 2)).astype(np.float32)
+
+    def mixed(epoch: int):
+        mix = BatchMixup(1.0, seed=3, fold=1)
+        mix.set_epoch(epoch)
+        (got,), loss = mix([paddle.to_tensor(x)], paddle.to_tensor(y))
+        return got.numpy(), loss
+
+    def cross_entropy(target: np.ndarray) -> float:
+        log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        return float(-log_p[np.arange(6), target].mean())
+
+    epoch = next(e for e in range(1, 20) if 0.2 < _mix_share(*mixed(e)[:1], x) < 0.8)
+    got, loss = mixed(epoch)
+    lam = _mix_share(got, x)
+    partners = []
+    for i in range(6):  # m_i = lam x_i + (1 - lam) x_j for exactly one j
+        errors = [np.abs(got[i] - (lam * x[i] + (1 - lam) * x[j])).max() for j in range(6)]
+        assert min(errors) < 1e-4, errors
+        partners.append(int(np.argmin(errors)))
+    assert sorted(partners) == list(range(6)) and partners != list(range(6))
+    expected = lam * cross_entropy(y) + (1 - lam) * cross_entropy(y[partners])
+    ce = paddle.nn.functional.cross_entropy
+    assert float(loss(ce, paddle.to_tensor(logits))) == pytest.approx(expected, abs=1e-5)
+    np.testing.assert_array_equal(got, mixed(epoch)[0])
+    assert not np.array_equal(got, mixed(epoch + 1)[0])
+
+
+def _mix_share(mixed: np.ndarray, x: np.ndarray) -> float:
+    """The share lam of each record's own signal in its mixed copy, from record 0 and the
+    partner that fits it best (least squares over every candidate)."""
+    fits = []
+    for j in range(1, len(x)):
+        d = x[0] - x[j]
+        lam = float(((mixed[0] - x[j]) * d).sum() / (d * d).sum())
+        fits.append((np.abs(mixed[0] - (lam * x[0] + (1 - lam) * x[j])).max(), lam))
+    return min(fits)[1] if not np.allclose(mixed[0], x[0]) else 1.0
+
+
+def test_a_run_with_mixup_trains_differently_and_only_for_batch_models(small_t2, tmp_path):
+    """train.mixup (here on cached trunk maps, as the CPU recipe trains) changes what a
+    tiny run learns from the same records and seed; the feature model, which has no
+    batches, refuses it."""
+    cached = ["model.freeze_stages=4", "train.cache_trunk=true", f"train.cache_dir={tmp_path}"]
+    runs = {}
+    for name, extra in (("plain", []), ("mixup", ["train.mixup=0.4"])):
+        cfg = tiny_config(small_t2, tmp_path, f"name={name}", "train.epochs=2", *cached, *extra)
+        fit(cfg)
+        runs[name] = aiwin.read_probs(tmp_path / name / "fold0" / "val_probs.csv", 2)[1]
+    assert np.all(np.isfinite(runs["mixup"]))
+    assert np.abs(runs["mixup"] - runs["plain"]).max() > 1e-3
+    with pytest.raises(ValueError, match="train.mixup is for image and 1-D runs"):
+        load_experiment(ROOT / "configs" / "features_task1.yaml", ["train.mixup=0.4"])
