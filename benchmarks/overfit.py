@@ -2,14 +2,14 @@
 
 Trains configs/cpu_small_task1.yaml (the CPU recipe, print-aware) on the 627 shared
 records, 5 folds, once as it is and once per lever (one override each: stronger weight
-decay, more dropout, fewer epochs, label smoothing, mixup of the cached maps), on the same folds and cached trunk
-maps, and prints for each: out-of-fold AUC with its bootstrap interval, the lever minus
-the recipe paired over the same records, and the folds' mean last-epoch train and
-validation losses (the fit: how far the train loss falls below the validation loss;
-label smoothing raises both floors and mixup the train loss's, so theirs are not
-comparable). A run whose
-folder already holds its finished out-of-fold predictions for the same config is reused
-(the recipe's folder is the one benchmarks/accuracy.py writes). Last line: JSON.
+decay, more dropout, fewer epochs, label smoothing, mixup of the cached maps), on the
+same folds and cached trunk maps, and prints for each: out-of-fold AUC with its bootstrap
+interval, the lever minus the recipe paired over the same records, and the folds' mean
+last-epoch train and validation losses (the fit: how far the train loss falls below the
+validation loss; label smoothing raises both floors and mixup the train loss's, so theirs
+are not comparable). A run whose folder already holds its finished out-of-fold
+predictions for the same config is reused (the recipe's folder is the one
+benchmarks/accuracy.py writes). Last line: JSON.
 
     python benchmarks/overfit.py [--out output/benchmark_accuracy] [--levers ...]
 """
