@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -97,13 +99,23 @@ def cached_dataset(model, dataset, cfg: ExperimentConfig) -> CachedTrunkDataset:
     training (``print_aug.p``), the maps of every record shown as a print."""
     if dataset.prints != "drawn":
         return CachedTrunkDataset(augmented_maps(model, dataset, cfg), dataset)
-    dataset.prints = "none"
-    copies = augmented_maps(model, dataset, cfg)
-    dataset.prints = "all"
-    dataset.set_epoch(0)
-    prints = trunk_maps(model, dataset, cfg)
-    dataset.prints = "drawn"
+    with _showing_prints(dataset, "none"):
+        copies = augmented_maps(model, dataset, cfg)
+    with _showing_prints(dataset, "all"):
+        dataset.set_epoch(0)
+        prints = trunk_maps(model, dataset, cfg)
     return CachedTrunkDataset(copies, dataset, prints)
+
+
+@contextmanager
+def _showing_prints(dataset, mode: str) -> Iterator[None]:
+    """The image dataset showing its records as prints in ``mode`` ("none", "all")
+    while its maps are computed, then as before."""
+    before, dataset.prints = dataset.prints, mode
+    try:
+        yield
+    finally:
+        dataset.prints = before
 
 
 class CachedTrunkDataset(paddle.io.Dataset):
