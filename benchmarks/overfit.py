@@ -42,6 +42,7 @@ from ecgplot.trainer import fit  # noqa: E402
 LEVERS = {
     "recipe": [],
     "weight_decay_0.1": ["optim.weight_decay=0.1"],
+    "weight_decay_0.5": ["optim.weight_decay=0.5"],
     "dropout_0.8": ["model.dropout=0.8"],
     "epochs_10": ["train.epochs=10"],
     "label_smoothing_0.1": ["loss.label_smoothing=0.1"],
