@@ -1,5 +1,5 @@
 """Digitiser accuracy on pictures of the 627 shared records drawn by an independent
-program (tests/printsim.py, matplotlib, no code shared with ecgplot.render).
+program (drawers/printsim.py, matplotlib, no code shared with ecgplot.render).
 
 Every record is printed in each layout (3x4 + lead-II rhythm strip, 6x2, 12x1 at
 5 mm/mV) with settings drawn per record (resolution 100-250 dpi, grid colour, 1 mm grid
@@ -14,7 +14,7 @@ recovered traces. Last line: JSON.
     python benchmarks/digitize.py [--limit N] [--layouts 3x4,6x2,12x1] [--workers 2]
         [--drawer printsim|ecg_plot]
 
-``--drawer ecg_plot`` draws the prints with ecg_plot instead (tests/otherdraw.py): panels
+``--drawer ecg_plot`` draws the prints with ecg_plot instead (drawers/otherdraw.py): panels
 printed apart, a narrower rhythm strip, pulses centred on the baseline.
 """
 
@@ -34,12 +34,12 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from drawers import otherdraw  # noqa: E402
+from drawers.printsim import CONDITIONS, GRIDS, PrintStyle, draw_print, photograph  # noqa: E402
 from ecgplot.aiwin import LEADS, BadInputError  # noqa: E402
 from ecgplot.digitize import digitize_picture  # noqa: E402
 from ecgplot.digitize.quality import record_snr  # noqa: E402
 from ecgplot.physionet import list_source  # noqa: E402
-from tests import otherdraw  # noqa: E402
-from tests.printsim import CONDITIONS, GRIDS, PrintStyle, draw_print, photograph  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 LAYOUTS = ("3x4", "6x2", "12x1")

@@ -4,7 +4,7 @@ model (cpu_small, beat renderings; its recipe print-aware, ``print_aug.p: 0.5``)
 1-D model, each plain and print-aware, through the digitiser.
 
 Imports the 627 shared records for each task, prints every record as the common 3x4 +
-lead-II rhythm strip print with the independent drawer (tests/printsim.py, benchmark
+lead-II rhythm strip print with the independent drawer (drawers/printsim.py, benchmark
 settings of benchmarks/digitize.py), turns the print into each condition, digitises it
 (ecgplot.digitize; digitised records cached under --out), trains every fold of
 each model's config, and scores each fold
@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from digitize import benchmark_style  # noqa: E402
+from drawers.printsim import CONDITIONS, draw_print, photograph  # noqa: E402
 from ecgplot.aiwin import (  # noqa: E402  # noqa: E402
     BadInputError,
     label_matrix,
@@ -47,7 +48,6 @@ from ecgplot.infer import load_predictors, load_run, predict_signals  # noqa: E4
 from ecgplot.logs import setup_logging  # noqa: E402
 from ecgplot.physionet import import_physionet, list_source  # noqa: E402
 from ecgplot.trainer import fit  # noqa: E402
-from tests.printsim import CONDITIONS, draw_print, photograph  # noqa: E402
 
 # each model measured: (config name before _task{T}.yaml, overrides)
 VARIANTS = {

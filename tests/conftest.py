@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ecgplot.aiwin import read_labels, write_labels
+from ecgplot.experiment import load_experiment
 from ecgplot.physionet import import_physionet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,3 +78,30 @@ def small_t2(physionet_t2, tmp_path) -> Path:
     """The fixture records (PTB-XL and CinC) in a fresh task-2 folder the test may modify."""
     names = sorted(p.stem for p in (physionet_t2 / "train").glob("*.mat"))
     return make_subset(physionet_t2, tmp_path / "data", names, task=2)
+
+
+def tiny_config(data: Path, out: Path, *extra: str):
+    """A small-CPU experiment shrunk to seconds: resnet18 at 64 px, no pretrained weights,
+    the whole backbone with a global-average-pooling head, best epoch kept."""
+    return load_experiment(
+        ROOT / "configs" / "cpu_rows12_task2.yaml",
+        [
+            f"data.root={data}",
+            f"output_dir={out}",
+            "name=tiny",
+            "data.n_folds=4",
+            "render.size=64",
+            "model.arch=resnet18",
+            "model.pretrained=null",
+            "model.freeze_stages=0",
+            "model.stages=5",
+            "model.head=gap",
+            "model.freeze_bn=false",
+            "train.keep=best",
+            "optim.warmup_epochs=0",
+            "train.batch_size=8",
+            "train.cache_trunk=false",
+            "train.monitor=auto",
+            *extra,
+        ],
+    )

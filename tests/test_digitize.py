@@ -1,5 +1,5 @@
 """The digitiser on pictures of real records drawn by an independent program
-(tests/printsim.py: matplotlib, no ecgplot code), never on the project's own renders."""
+(drawers/printsim.py: matplotlib, no ecgplot code), never on the project's own renders."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 import skimage.data
 
+from drawers import otherdraw
+from drawers.printsim import PrintStyle, draw_print, photograph, rotate_page
 from ecgplot.aiwin import LEADS, BadInputError, read_record
 from ecgplot.digitize import digitize_picture
 from ecgplot.digitize.quality import record_snr
 from ecgplot.physionet import list_source
 from ecgplot.signal import r_peaks
-from tests import otherdraw
 from tests.conftest import FIXTURE_DATA, ROOT
-from tests.printsim import PrintStyle, draw_print, photograph, rotate_page
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_scans_and_photos_of_a_3x4_print(records, condition):
 
 @pytest.mark.parametrize(("layout", "gain"), [("3x4", 10.0), ("6x2", 10.0), ("12x1", 5.0)])
 def test_prints_drawn_by_another_program(records, layout, gain):
-    """ecg_plot (tests/otherdraw.py), a program outside the project, prints each panel
+    """ecg_plot (drawers/otherdraw.py), a program outside the project, prints each panel
     apart on its own grid, the rhythm strip narrower than the rows above it and the
     pulse centred on the baseline: the scale, the layout, the gain from its pulse and
     each panel at its time are still found."""

@@ -17,8 +17,7 @@ from ecgplot.infer import export_run, load_models, load_run, predict_folder
 from ecgplot.model import build_model
 from ecgplot.trainer import fit
 
-from .conftest import make_subset
-from .test_train import tiny_config
+from .conftest import make_subset, tiny_config
 
 
 @pytest.fixture(scope="module")

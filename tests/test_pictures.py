@@ -1,6 +1,6 @@
 """Pictures of paper ECGs: the renderer's grid, labels and calibration pulses, reading
 picture files, and predict.py --images / ensemble.py --images end to end on pictures of
-real records drawn by an independent program (tests/printsim.py)."""
+real records drawn by an independent program (drawers/printsim.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from drawers.printsim import PrintStyle, draw_print, photograph
 from ecgplot import aiwin
 from ecgplot.aiwin import BadInputError
 from ecgplot.infer import load_run, predict_folder, predict_pictures
@@ -20,7 +21,6 @@ from ecgplot.pictures import list_pictures, read_picture
 from ecgplot.render import RenderConfig, layout_panels, render_plot
 
 from .conftest import ROOT
-from .printsim import PrintStyle, draw_print, photograph
 from .test_predict import task2_run  # noqa: F401 (fixture)
 
 

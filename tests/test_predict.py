@@ -22,8 +22,7 @@ from ecgplot.model import use_stride_in_1x1
 from ecgplot.render import render_plot
 from ecgplot.trainer import fit
 
-from .conftest import ROOT, make_subset
-from .test_train import tiny_config
+from .conftest import ROOT, make_subset, tiny_config
 
 
 @pytest.fixture(scope="module")

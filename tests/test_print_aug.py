@@ -14,8 +14,8 @@ from ecgplot.signal_data import SignalDataset
 from ecgplot.trainer import fit
 from ecgplot.trunk_cache import cached_dataset
 
+from .conftest import tiny_config
 from .test_signal1d import signal1d_config
-from .test_train import tiny_config
 
 
 def _beats_config(data, out, *extra: str):

@@ -14,9 +14,8 @@ from ecgplot.infer import export_run, load_predictors, load_run, predict_folder,
 from ecgplot.signal_model import build_signal_model, signal_input, window_probs, windows
 from ecgplot.trainer import fit
 
-from .conftest import ROOT
+from .conftest import ROOT, tiny_config
 from .test_features import features_config
-from .test_train import tiny_config
 
 TINY = ["signal1d.width=8", "signal1d.blocks=[1, 1]", "signal1d.input_hz=125"]
 TINY += ["signal1d.lowpass_hz=40", "train.batch_size=8", "data.n_folds=3"]

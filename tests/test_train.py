@@ -12,6 +12,7 @@ import numpy as np
 import paddle
 import pytest
 
+from drawers.printsim import PrintStyle, draw_print
 from ecgplot import aiwin
 from ecgplot.aiwin import BadInputError
 from ecgplot.data import ECGImageDataset, load_split
@@ -20,35 +21,7 @@ from ecgplot.model import build_model
 from ecgplot.schedule import lr_factor, warmup_decay
 from ecgplot.trainer import fit, make_loader, predict_loader, seed_everything, stage_seed
 
-from .conftest import ROOT
-from .printsim import PrintStyle, draw_print
-
-
-def tiny_config(data: Path, out: Path, *extra: str):
-    """A small-CPU experiment shrunk to seconds: resnet18 at 64 px, no pretrained weights,
-    the whole backbone with a global-average-pooling head, best epoch kept."""
-    return load_experiment(
-        ROOT / "configs" / "cpu_rows12_task2.yaml",
-        [
-            f"data.root={data}",
-            f"output_dir={out}",
-            "name=tiny",
-            "data.n_folds=4",
-            "render.size=64",
-            "model.arch=resnet18",
-            "model.pretrained=null",
-            "model.freeze_stages=0",
-            "model.stages=5",
-            "model.head=gap",
-            "model.freeze_bn=false",
-            "train.keep=best",
-            "optim.warmup_epochs=0",
-            "train.batch_size=8",
-            "train.cache_trunk=false",
-            "train.monitor=auto",
-            *extra,
-        ],
-    )
+from .conftest import ROOT, tiny_config
 
 
 def test_schedule_values():

@@ -5,7 +5,7 @@ predict.py --images on.
         [--layout 3x4|6x2|12x1|mixed] [--condition "phone photo"|"colour scan"|"b/w scan"|clean]
         [--limit 20] [--seed 0]
 
-Each record becomes NAME.jpg: drawn as a cart prints it by tests/printsim.py (matplotlib,
+Each record becomes NAME.jpg: drawn as a cart prints it by drawers/printsim.py (matplotlib,
 an independent program: no code shared with the package's renderer), then scanned or
 photographed, seeded per record. "mixed" cycles through the three layouts.
 """
@@ -21,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from drawers.printsim import CONDITIONS, PrintStyle, draw_print, photograph  # noqa: E402
 from ecgplot.aiwin import list_records, read_record  # noqa: E402
-from tests.printsim import CONDITIONS, PrintStyle, draw_print, photograph  # noqa: E402
 
 STYLES = {
     "3x4": PrintStyle(layout="3x4"),

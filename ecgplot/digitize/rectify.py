@@ -1,5 +1,6 @@
 """Rectify a picture of a print: the paper's four edges to a rectangle (perspective of a
-phone photo), then the residual rotation from the grid lines and baselines."""
+phone photo), or without edges in view the grid's own lines squared, then the residual
+rotation from the grid lines and baselines."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import cv2
 import numpy as np
 
 from ..pictures import rotate
+from .perspective import grid_homography, turn_degrees, warp_to_grid
 
 MAX_ROTATION_DEG = 8.0  # searched either way after the paper is squared
 WORK_PX = 1000  # long side the search images are scaled to
@@ -101,9 +103,15 @@ def rectify(rgb: np.ndarray) -> tuple[np.ndarray, float, bool]:
     """The print upright: (image, rotation corrected in degrees, whether the paper's
     edges were found and squared)."""
     corners = find_paper(rgb)
+    turned = 0.0
     if corners is not None:
         rgb = warp_paper(rgb, corners)
+    else:  # a scan, or a close-up photo: the grid's own lines tell the perspective
+        homography = grid_homography(rgb)
+        if homography is not None:
+            turned = turn_degrees(homography, rgb.shape[:2])
+            rgb = warp_to_grid(rgb, homography)
     angle = rotation_angle(rgb)
     if abs(angle) >= 0.02:
         rgb = rotate(rgb, -angle, fill=(255, 255, 255))
-    return rgb, angle, corners is not None
+    return rgb, turned + angle, corners is not None

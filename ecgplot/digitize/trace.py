@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-BASELINE_WEIGHT = 0.05  # cost per pixel of distance from the baseline, per column
+BASELINE_WEIGHT = 0.02  # cost per pixel of distance from the baseline, per column
 SKIP_COST = 3.0  # cost of a column where the chain takes no ink
 
 

@@ -1,0 +1,138 @@
+"""Perspective from the grid itself, for a photo whose sheet fills the frame (no paper
+edge to square): in tiles across the picture, the directions of the grid's horizontal
+and vertical lines; each family's lines meet in a vanishing point, and the homography
+that sends both points to infinity makes the lines parallel and square again."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+TILES = (4, 6)  # down, across
+WORK_PX = 1200  # long side the direction search runs at
+MAX_TURN_DEG = 10.0  # line directions searched either way of the picture's axes
+MIN_SHARPNESS = 1.5  # a tile's best direction must beat the tile's typical one this much
+MIN_TILES = 8  # tiles with a clear direction needed in each family
+MIN_WARP = 0.002  # corner movement (share of the long side) worth a warp
+MAX_WARP = 0.15  # more than this is not a perspective the grid could have told
+
+
+def _darkness(rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    scale = min(1.0, WORK_PX / max(gray.shape))
+    if scale < 1:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    dark = (255 - gray).astype(np.float32)
+    dark -= cv2.blur(dark, (15, 15))  # lines, not shading
+    return np.maximum(dark, 0), scale
+
+
+def _sharpness(ys: np.ndarray, xs: np.ndarray, w: np.ndarray, theta: float) -> float:
+    """How sharply ``w``'s pixels line up along direction ``theta`` (radians, image axes):
+    the energy of the change of their profile across that direction."""
+    s = ys * np.cos(theta) - xs * np.sin(theta)
+    s = np.round(s - s.min()).astype(np.int64)
+    profile = np.bincount(s, weights=w)
+    return float(np.square(np.diff(profile)).sum())
+
+
+def tile_direction(tile: np.ndarray, base: float) -> float | None:
+    """Direction (radians) of the lines of ``tile`` near ``base`` (0: across, pi/2: down),
+    coarse to fine; None when no direction stands out (no grid in the tile)."""
+    ys, xs = np.nonzero(tile > 0)
+    if len(ys) < 50:
+        return None
+    w = tile[ys, xs].astype(np.float64)
+    ys, xs = ys.astype(np.float64), xs.astype(np.float64)
+    best, scores = base, []
+    for step, half in ((1.0, MAX_TURN_DEG), (0.2, 1.0), (0.04, 0.2)):
+        angles = best + np.radians(np.arange(-half, half + step / 2, step))
+        values = [_sharpness(ys, xs, w, a) for a in angles]
+        if not scores:
+            scores = values
+        best = float(angles[int(np.argmax(values))])
+    return best if max(scores) > MIN_SHARPNESS * float(np.median(scores)) else None
+
+
+def _vanishing_point(lines: list[np.ndarray]) -> np.ndarray:
+    """The homogeneous point nearest all ``lines`` (least squares, SVD)."""
+    a = np.array(lines)
+    a /= np.linalg.norm(a[:, :2], axis=1, keepdims=True)
+    return np.linalg.svd(a)[2][-1]
+
+
+def grid_homography(rgb: np.ndarray) -> np.ndarray | None:
+    """3x3 homography (picture pixels to rectified pixels) that squares the grid, or None
+    when the grid's lines are already parallel and square, or cannot be told."""
+    dark, scale = _darkness(rgb)
+    h, w = dark.shape
+    families: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    cx, cy, norm = w / 2, h / 2, max(w, h)
+    for i in range(TILES[0]):
+        for j in range(TILES[1]):
+            y0, y1 = i * h // TILES[0], (i + 1) * h // TILES[0]
+            x0, x1 = j * w // TILES[1], (j + 1) * w // TILES[1]
+            tile = dark[y0:y1, x0:x1]
+            for family, base in zip(families, (0.0, np.pi / 2)):
+                theta = tile_direction(tile, base)
+                if theta is None:
+                    continue
+                # the line through the tile's centre (normalised coordinates)
+                px, py = ((x0 + x1) / 2 - cx) / norm, ((y0 + y1) / 2 - cy) / norm
+                dx, dy = np.cos(theta), np.sin(theta)
+                family.append(np.array([dy, -dx, dx * py - dy * px]))
+    if min(len(f) for f in families) < MIN_TILES:
+        return None
+    vx, vy = (_vanishing_point(f) for f in families)
+    # the rectified x and y axes seen in the picture: a unit step from the centre towards
+    # each vanishing point (a point at infinity is a plain direction)
+    axes = [_unit_towards(vx, 0), _unit_towards(vy, 1)]
+    inverse = np.column_stack([axes[0], axes[1], [0.0, 0.0, 1.0]])
+    to_norm = np.array([[1 / norm, 0, -cx / norm], [0, 1 / norm, -cy / norm], [0, 0, 1]])
+    from_norm = np.linalg.inv(to_norm)
+    down = np.diag([scale, scale, 1.0])
+    homography = np.linalg.inv(down) @ from_norm @ np.linalg.inv(inverse) @ to_norm @ down
+    return _checked(homography, rgb.shape[:2])
+
+
+def _unit_towards(v: np.ndarray, axis: int) -> np.ndarray:
+    """Vanishing point ``v`` (homogeneous, centre at the origin) scaled so that its
+    direction from the centre is a unit vector pointing along +``axis``."""
+    c = v / np.linalg.norm(v[:2])
+    return -c if c[axis] < 0 else c
+
+
+def _checked(homography: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
+    """``homography`` if it moves the corners enough to matter and not implausibly far."""
+    h, w = shape
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]]).reshape(-1, 1, 2)
+    moved = cv2.perspectiveTransform(corners, homography).reshape(-1, 2)
+    moved -= moved.mean(axis=0) - corners.reshape(-1, 2).mean(axis=0)
+    shift = float(np.abs(moved - corners.reshape(-1, 2)).max()) / max(h, w)
+    return homography if MIN_WARP <= shift <= MAX_WARP else None
+
+
+def turn_degrees(homography: np.ndarray, shape: tuple[int, int]) -> float:
+    """Degrees (counter-clockwise) the print's rows run in the picture, at its centre:
+    the turn ``homography`` takes out."""
+    h, w = shape
+    centre = np.float32([[[w / 2, h / 2]]])
+    mapped = cv2.perspectiveTransform(centre, homography)[0, 0]
+    back = cv2.perspectiveTransform(
+        np.float32([[mapped, mapped + [10.0, 0.0]]]), np.linalg.inv(homography)
+    )[0]
+    dx, dy = back[1] - back[0]
+    return float(np.degrees(np.arctan2(-dy, dx)))
+
+
+def warp_to_grid(rgb: np.ndarray, homography: np.ndarray) -> np.ndarray:
+    """``rgb`` through ``homography``, the output framed to what it maps to."""
+    h, w = rgb.shape[:2]
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]]).reshape(-1, 1, 2)
+    moved = cv2.perspectiveTransform(corners, homography).reshape(-1, 2)
+    lo, hi = moved.min(axis=0), moved.max(axis=0)
+    shift = np.array([[1, 0, -lo[0]], [0, 1, -lo[1]], [0, 0, 1]])
+    size = (int(np.ceil(hi[0] - lo[0])), int(np.ceil(hi[1] - lo[1])))
+    return cv2.warpPerspective(
+        rgb, shift @ homography, size, flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255)
+    )
