@@ -15,7 +15,11 @@ recovered traces. Last line: JSON.
         [--drawer printsim|ecg_plot]
 
 ``--drawer ecg_plot`` draws the prints with ecg_plot instead (drawers/otherdraw.py): panels
-printed apart, a narrower rhythm strip, pulses centred on the baseline.
+printed apart, a narrower rhythm strip, pulses centred on the baseline. ``--drawer cart``
+(drawers/cart.py) prints the hard cases: rows as close as carts print them (3x4 + II and
+6x2 at 26-34 mm, 12x1 at 13-16 mm, at 5 and at 10 mm/mV: layout ``12x1@10``), so tall
+QRS complexes cross into the next row, as flatbed scans and as close-up phone photos
+(sheet filling the frame, perspective, no paper edge in view).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from drawers import otherdraw  # noqa: E402
+from drawers import cart, otherdraw  # noqa: E402
 from drawers.printsim import CONDITIONS, GRIDS, PrintStyle, draw_print, photograph  # noqa: E402
 from ecgplot.aiwin import LEADS, BadInputError  # noqa: E402
 from ecgplot.digitize import digitize_picture  # noqa: E402
@@ -43,6 +47,8 @@ from ecgplot.physionet import list_source  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 LAYOUTS = ("3x4", "6x2", "12x1")
+CART_LAYOUTS = ("3x4", "6x2", "12x1", "12x1@10")
+CART_CONDITIONS = ("scan", "close-up")
 
 
 def benchmark_style(layout: str, rng: np.random.Generator) -> PrintStyle:
@@ -75,18 +81,37 @@ def drawn_page(drawer: str, layout: str, signal: np.ndarray, rng: np.random.Gene
     return page.image, page.printed, page.style.dpi
 
 
+def pictures_of(drawer: str, layout: str, signal: np.ndarray, rng: np.random.Generator):
+    """(condition, picture, printed samples, dpi, gain) of one record in one layout."""
+    if drawer == "cart":
+        name, _, gain = layout.partition("@")
+        pitch = float(rng.uniform(13, 16) if name == "12x1" else rng.uniform(26, 34))
+        style = cart.CartStyle(
+            layout=name,
+            row_pitch_mm=pitch,
+            mm_per_mv=float(gain or (5.0 if name == "12x1" else 10.0)),
+            dpi=float(rng.uniform(120, 250)),
+            pen_mm=float(rng.uniform(0.2, 0.4)),
+        )
+        page = cart.draw_cart(signal, style)
+        yield "scan", cart.scanned(page.image, rng), page.printed, style.dpi, style.mm_per_mv
+        yield "close-up", cart.close_up(page.image, rng), page.printed, style.dpi, style.mm_per_mv
+        return
+    image, printed, dpi = drawn_page(drawer, layout, signal, rng)
+    for condition in CONDITIONS:
+        yield condition, photograph(image, condition, rng), printed, dpi, None
+
+
 def score_record(job: tuple[int, str, np.ndarray, tuple[str, ...], str]) -> list[dict]:
     """SNR rows (one per printed lead) of one record in every layout and condition."""
     index, name, signal, layouts, drawer = job
     rows = []
-    for layout in layouts:
-        rng = np.random.default_rng([index, LAYOUTS.index(layout)])
-        image, printed, dpi = drawn_page(drawer, layout, signal, rng)
-        for condition in CONDITIONS:
-            picture = photograph(image, condition, rng)
+    for k, layout in enumerate(layouts):
+        rng = np.random.default_rng([index, k])
+        for condition, picture, printed, dpi, gain in pictures_of(drawer, layout, signal, rng):
             start = time.perf_counter()
             try:
-                got = digitize_picture(picture, f"{name}_{layout}_{condition}")
+                got = digitize_picture(picture, f"{name}_{layout}_{condition}", mm_per_mv=gain)
                 snr, error = record_snr(signal, got.signal, printed), ""
                 found = got.layout
             except BadInputError as exc:
@@ -144,17 +169,18 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=SHARED)
     p.add_argument("--limit", type=int, help="only the first N records")
-    p.add_argument("--layouts", default=",".join(LAYOUTS))
+    p.add_argument("--layouts", help="default: 3x4,6x2,12x1 (cart: also 12x1@10)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument(
         "--drawer",
-        choices=["printsim", "ecg_plot"],
+        choices=["printsim", "ecg_plot", "cart"],
         default="printsim",
         help="who draws the prints: the test drawer, or ecg_plot (a program outside the project)",
     )
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmarks" / "digitize")
     args = p.parse_args()
-    layouts = tuple(args.layouts.split(","))
+    default = CART_LAYOUTS if args.drawer == "cart" else LAYOUTS
+    layouts = tuple(args.layouts.split(",")) if args.layouts else default
     sources = list_source(args.data)[: args.limit]
     start = time.perf_counter()
 
@@ -178,10 +204,21 @@ def main() -> None:
     refused = pictures.assign(refused=pictures.error != "").groupby(["layout", "condition"]).refused
     summary["refused"] = refused.mean()
     summary["s_per_picture"] = pictures.groupby(["layout", "condition"]).seconds.mean()
-    print(summary[["25%", "50%", "75%", "refused", "s_per_picture"]].round(2).to_string())
-    contact_sheet(list(jobs())[:4], args.out / "contact_sheet.png", args.drawer)
+    per_lead = printed.pivot_table("snr_db", ["layout", "condition"], "lead", "median")
+    summary["worst_lead"] = per_lead.idxmin(axis=1)
+    summary["worst_lead_db"] = per_lead.min(axis=1)
+    columns = ["25%", "50%", "75%", "worst_lead", "worst_lead_db", "refused", "s_per_picture"]
+    print(per_lead[list(LEADS)].round(1).to_string())
+    print(summary[columns].round(2).to_string())
+    per_lead.to_csv(args.out / "median_snr_per_lead.csv")
+    if args.drawer != "cart":
+        contact_sheet(list(jobs())[:4], args.out / "contact_sheet.png", args.drawer)
     figures = {
         f"{layout} {condition} median_snr_db": round(float(row["50%"]), 2)
+        for (layout, condition), row in summary.iterrows()
+    }
+    figures |= {
+        f"{layout} {condition} worst_lead_db": round(float(row["worst_lead_db"]), 2)
         for (layout, condition), row in summary.iterrows()
     }
     figures["records"] = len(sources)

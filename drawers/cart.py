@@ -131,7 +131,7 @@ def close_up(image: np.ndarray, rng: np.random.Generator, tilt: float = 0.04) ->
     out = cv2.warpPerspective(image, m, (out_w, out_h), flags=cv2.INTER_AREA).astype(np.float32)
     yy, xx = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
     light = 0.8 + 0.2 * np.cos(xx / out_w * rng.uniform(1, 3) + yy / out_h * rng.uniform(0, 2))
-    out *= (light[..., None] * np.float32([1.0, 0.95, 0.85]))
+    out *= light[..., None] * np.float32([1.0, 0.95, 0.85])
     out = cv2.GaussianBlur(np.clip(out, 0, 255).astype(np.uint8), (0, 0), 0.8)
     noisy = out.astype(np.float32) + rng.normal(0, 4.0, out.shape).astype(np.float32)
     ok, buf = cv2.imencode(".jpg", np.clip(noisy, 0, 255).astype(np.uint8)[..., ::-1],

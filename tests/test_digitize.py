@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import skimage.data
 
-from drawers import otherdraw
+from drawers import cart, otherdraw
 from drawers.printsim import PrintStyle, draw_print, photograph, rotate_page
 from ecgplot.aiwin import LEADS, BadInputError, read_record
 from ecgplot.digitize import digitize_picture
@@ -172,6 +172,37 @@ def test_a_thin_pen_under_darker_labels_is_read_from_scans_and_photos(
         snrs.append(np.median(record_snr(records[name], got.signal, drawn.printed)))
     print(condition, np.round(snrs, 1))
     assert np.median(snrs) > floor_db
+
+
+def _tallest(records: dict[str, np.ndarray], n: int) -> list[str]:
+    """The fixture records with the largest precordial complexes (peak to peak, V1-V4)."""
+    return sorted(records, key=lambda k: -np.ptp(records[k][6:10], axis=1).max())[:n]
+
+
+@pytest.mark.parametrize("seed", [3, 7])
+def test_a_close_up_photo_with_perspective_and_no_paper_edge_is_read(records, seed):
+    """drawers/cart.py: the sheet fills the frame at an angle (each corner of the view up
+    to 4% of the side off), so no paper edge can be squared; the grid's own lines must be.
+    Before the grid was used for this, such photos were refused ("no ECG grid found") or
+    read at 0-6 dB."""
+    for name in _tallest(records, 2):
+        page = cart.draw_cart(records[name], cart.CartStyle(layout="3x4", row_pitch_mm=32.0))
+        photo = cart.close_up(page.image, np.random.default_rng(seed))
+        got = digitize_picture(photo, f"{name}_close_up.jpg")
+        assert not got.paper_found and got.layout == "3x4"
+        snr = _snr(records[name], got, page)
+        assert np.nanmedian(snr) >= 9.0, (name, np.round(snr, 1))
+
+
+def test_tall_complexes_crossing_into_the_next_row_on_a_cart_scan(records):
+    """Rows 30 mm apart with the fixture's tallest precordial complexes (4-7 mV peak to
+    peak: V-lead S waves run through the next row's baseline): read as scans."""
+    medians = []
+    for name in _tallest(records, 4):
+        page = cart.draw_cart(records[name], cart.CartStyle(layout="3x4", row_pitch_mm=30.0))
+        got = digitize_picture(cart.scanned(page.image, np.random.default_rng(1)), name)
+        medians.append(float(np.nanmedian(_snr(records[name], got, page))))
+    assert np.median(medians) >= 14.0 and min(medians) >= 12.0, np.round(medians, 1)
 
 
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "page", "text", "checkerboard", "camera"])

@@ -141,17 +141,6 @@ def row_bands(baselines: np.ndarray, height: int) -> list[tuple[int, int]]:
     return [(max(0, int(a)), min(height, int(np.ceil(b)) + 1)) for a, b in zip(above, below)]
 
 
-def trace_bands(baselines: np.ndarray, height: int, reach: float) -> list[tuple[int, int]]:
-    """For each row, the pixel rows its trace may reach: ``reach`` baseline pitches either
-    way (a tall QRS of a 12x1 print crosses more than one neighbouring row)."""
-    gaps = np.diff(baselines)
-    pitch = float(np.median(gaps)) if len(gaps) else height / 4
-    return [
-        (max(0, int(y - reach * pitch)), min(height, int(np.ceil(y + reach * pitch)) + 1))
-        for y in baselines
-    ]
-
-
 def find_rows(mask: np.ndarray, px_per_mm: float, x_lo: int, x_hi: int) -> np.ndarray:
     """Baselines (pixel rows) of the trace rows: peaks of the ink's profile down the
     picture that have ink across most of the 10 s (a header line does not)."""

@@ -21,7 +21,6 @@ from .layout import (
     panel_origins,
     panels,
     row_bands,
-    trace_bands,
     row_pieces,
     trace_end,
 )
@@ -34,7 +33,6 @@ MIN_INK, MAX_INK = 0.002, 0.3  # share of a print's pixels that are trace ink
 BOUNDARY_MM = 0.6  # columns this close to a lead change (separator, jump) are not read
 MAX_GAP_MM = 2.0  # longer stretches without ink stay missing
 MIN_FOLLOWED = 0.85  # share of a row's columns a trace has ink in
-TRACE_REACH = 1.0  # baseline pitches a row's trace is followed up and down
 ROW_END_MM = 3.0  # a row ending this far from the others may have its own clock
 
 
@@ -185,8 +183,7 @@ def digitize_picture(
     followed = []
     x_from = max(0, int(np.floor(min(starts))))
     x_to = min(mask.shape[1], int(np.ceil(x_to + line_px)))
-    reach = TRACE_REACH
-    for r, ((a, b), base) in enumerate(zip(trace_bands(baselines, mask.shape[0], reach), baselines)):
+    for r, ((a, b), base) in enumerate(zip(bands, baselines)):
         runs = column_runs(mask[a:b, x_from:x_to])
         tops, bots = trace_path(runs, base - a)
         followed.append(_followed(tops, x_from, row_panels[r], origins[r], px_per_s))
