@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .aiwin import FS
+from .prints import mask_as_print
 
 
 @dataclass
@@ -77,7 +78,7 @@ class LeadDropout:
 class AsPrint:
     """Print-aware training (``print_aug``): a training sample shown, with probability
     ``p`` drawn per (seed, epoch, record), as a ``layout`` print shows it: what the print
-    does not show is NaN (:func:`~ecgplot.digitize.layout.mask_as_print`). The draw has
+    does not show is NaN (:func:`~ecgplot.prints.mask_as_print`). The draw has
     its own random stream, so the other augmentations draw what they drew without it."""
 
     p: float
@@ -87,7 +88,6 @@ class AsPrint:
         return bool(self.p) and np.random.default_rng([seed, epoch, index, 1]).random() < self.p
 
     def mask(self, sig: np.ndarray) -> np.ndarray:
-        from .digitize.layout import mask_as_print
 
         return mask_as_print(sig, self.layout)
 

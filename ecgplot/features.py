@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from .aiwin import FS, LEADS, BadInputError, read_record
 from .atomic import atomic_path
+from .prints import mask_as_print
 from .signal import bandpass_present, r_peaks_present
 
 log = logging.getLogger(__name__)
@@ -136,9 +137,8 @@ def feature_table(
     second call only computes new or changed records. Unreadable records raise
     :class:`BadInputError`, or with ``skip_bad`` are returned in the second value.
     ``as_print``: the features of each record as a print in that layout shows it
-    (:func:`~ecgplot.digitize.layout.mask_as_print`).
+    (:func:`~ecgplot.prints.mask_as_print`).
     """
-    from .digitize.layout import mask_as_print
 
     columns = feature_names()
     stamps = {Path(p).stem: _stamp(Path(p)) for p in paths}

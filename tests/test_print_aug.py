@@ -9,7 +9,7 @@ import pytest
 
 from ecgplot import aiwin
 from ecgplot.data import ECGImageDataset, load_split, render_images
-from ecgplot.digitize.layout import printed_mask
+from ecgplot.prints import printed_mask
 from ecgplot.signal_data import SignalDataset
 from ecgplot.trainer import fit
 from ecgplot.trunk_cache import cached_dataset

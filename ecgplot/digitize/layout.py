@@ -1,74 +1,21 @@
-"""Where the traces of a print are: rows, the 10 s span, the layout and each panel's lead
-and time, calibration pulses."""
+"""Where the traces of a print are: rows, the 10 s span, pieces of a row printed apart,
+column separators, calibration pulses (the layouts themselves: ``ecgplot.prints``)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
-from ..aiwin import FS, LEADS, N_SAMPLES
+from ..prints import SECONDS, Panel
 
-SECONDS = 10.0
 MIN_ROW_MM = 8.0  # closest baselines a print has (12x1 prints: ~15 mm)
 MIN_COVERAGE = 0.6  # share of the 10 s a trace row has ink in (text lines have less)
 STROKE_MM = 3.0  # a column separator is a vertical stroke at least this long
 STANDARD_GAINS = (2.5, 5.0, 10.0, 20.0)  # mm/mV a cart prints at
 GAP_MM = 1.5  # ink-free columns near the baseline that part two panels printed apart
 PIECE_FIT = 0.1  # a panel printed apart is its time span wide, within this share
-
-GRID_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
-GRID_6X2 = (("I", "V1"), ("II", "V2"), ("III", "V3"), ("aVR", "V4"), ("aVL", "V5"), ("aVF", "V6"))
-RHYTHM_DEFAULT = {0: (), 1: ("II",), 2: ("II", "V1"), 3: ("V1", "II", "V5")}
-LAYOUT_NAMES = ("3x4", "6x2", "12x1")
-
-
-@dataclass(frozen=True)
-class Panel:
-    """One printed stretch of one lead: its row, lead index and seconds [t0, t1)."""
-
-    row: int
-    lead: int
-    t0: float
-    t1: float
-
-
-def panels(layout: str, rhythm: tuple[str, ...] = ()) -> list[Panel]:
-    """The panels of a layout, row by row: in a 3x4 print column c is seconds
-    2.5c to 2.5c + 2.5 and each rhythm strip is one lead's 10 s."""
-    if layout == "3x4":
-        grid = [[(lead, 2.5 * c, 2.5 * c + 2.5) for c, lead in enumerate(r)] for r in GRID_3X4]
-        grid += [[(lead, 0.0, SECONDS)] for lead in rhythm]
-    elif layout == "6x2":
-        grid = [[(left, 0.0, 5.0), (right, 5.0, SECONDS)] for left, right in GRID_6X2]
-    elif layout == "12x1":
-        grid = [[(lead, 0.0, SECONDS)] for lead in LEADS]
-    else:
-        raise ValueError(f"unknown layout {layout!r} (known: {', '.join(LAYOUT_NAMES)})")
-    return [
-        Panel(r, LEADS.index(lead), t0, t1) for r, row in enumerate(grid) for lead, t0, t1 in row
-    ]
-
-
-def printed_mask(layout: str = "3x4", rhythm: tuple[str, ...] = ("II",)) -> np.ndarray:
-    """(12, 5000) bool: the samples a print in ``layout`` shows (3x4 + lead II: 2.5 s of
-    each lead at its column's time and lead II's 10 s)."""
-    shown = np.zeros((len(LEADS), N_SAMPLES), bool)
-    for p in panels(layout, rhythm):
-        shown[p.lead, int(round(p.t0 * FS)) : int(round(p.t1 * FS))] = True
-    return shown
-
-
-def mask_as_print(signal: np.ndarray, layout: str = "3x4") -> np.ndarray:
-    """``signal`` (12, n) with what a ``layout`` print does not show set to NaN (the
-    print-aware training copies); a print shows 10 s, so a longer record keeps its first
-    10 s and a shorter one what the print would show of it."""
-    shown = printed_mask(layout, RHYTHM_DEFAULT[1] if layout == "3x4" else ())
-    n = min(signal.shape[-1], N_SAMPLES)
-    return np.where(shown[:, :n], signal[:, :n], np.nan).astype(np.float32)
 
 
 def coarse_px_per_mm(mask: np.ndarray) -> float:
@@ -189,28 +136,6 @@ def has_separators(
         if hits < 2:
             return False
     return True
-
-
-def choose_layout(
-    n_rows: int, separators: bool, rhythm: tuple[str, ...] | None = None
-) -> tuple[str, tuple[str, ...]]:
-    """(layout, rhythm-strip leads) for a print with ``n_rows`` trace rows."""
-    if n_rows == 12:
-        return "12x1", ()
-    if n_rows == 6 and not separators:
-        return "6x2", ()
-    if 3 <= n_rows <= 6:
-        strips = rhythm if rhythm is not None else RHYTHM_DEFAULT[n_rows - 3]
-        if len(strips) != n_rows - 3:
-            raise ValueError(
-                f"the 3x4 print has {n_rows - 3} rhythm strips but "
-                f"{len(strips)} rhythm leads were given ({', '.join(strips) or 'none'})"
-            )
-        return "3x4", tuple(strips)
-    raise ValueError(
-        f"found {n_rows} trace rows; readable layouts are 3x4 with 0-3 rhythm "
-        "strips (3-6 rows), 6x2 (6 rows) and 12x1 (12 rows)"
-    )
 
 
 def calibration_gain(

@@ -9,17 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from ..aiwin import FS, LEADS, N_SAMPLES, BadInputError
+from ..prints import SECONDS, Panel, choose_template, panels
 from .grid import bridge_breaks, grid_pitch, separate
 from .layout import (
-    SECONDS,
-    Panel,
     calibration_gain,
-    choose_layout,
     coarse_px_per_mm,
     find_rows,
     has_separators,
     panel_origins,
-    panels,
     row_bands,
     row_pieces,
     trace_end,
@@ -170,7 +167,7 @@ def digitize_picture(
     apart_3x4 = len(pieces) >= 3 and all(len(p) == 4 for p in pieces[:3])
     separators = apart_3x4 or has_separators(mask, bands, x0, px_per_s, px_x)
     try:
-        layout, strips = choose_layout(len(baselines), separators, rhythm)
+        layout, strips = choose_template(len(baselines), separators, rhythm)
     except ValueError as exc:
         raise _fail(source, str(exc)) from exc
     row_panels = [[p for p in panels(layout, strips) if p.row == r] for r in range(len(bands))]
