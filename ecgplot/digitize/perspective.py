@@ -13,6 +13,7 @@ WORK_PX = 1200  # long side the direction search runs at
 MAX_TURN_DEG = 10.0  # line directions searched either way of the picture's axes
 MIN_SHARPNESS = 1.5  # a tile's best direction must beat the tile's typical one this much
 MIN_TILES = 8  # tiles with a clear direction needed in each family
+MIN_PERSPECTIVE = 0.004  # lines converging less than this (corner shift) are parallel
 MIN_WARP = 0.002  # corner movement (share of the long side) worth a warp
 MAX_WARP = 0.15  # more than this is not a perspective the grid could have told
 
@@ -88,6 +89,8 @@ def grid_homography(rgb: np.ndarray) -> np.ndarray | None:
     # each vanishing point (a point at infinity is a plain direction)
     axes = [_unit_towards(vx, 0), _unit_towards(vy, 1)]
     inverse = np.column_stack([axes[0], axes[1], [0.0, 0.0, 1.0]])
+    if _perspective_share(np.linalg.inv(inverse), (h / norm, w / norm)) < MIN_PERSPECTIVE:
+        return None  # lines parallel: a scan, its turn is the rotation search's job
     to_norm = np.array([[1 / norm, 0, -cx / norm], [0, 1 / norm, -cy / norm], [0, 0, 1]])
     from_norm = np.linalg.inv(to_norm)
     down = np.diag([scale, scale, 1.0])
@@ -100,6 +103,15 @@ def _unit_towards(v: np.ndarray, axis: int) -> np.ndarray:
     direction from the centre is a unit vector pointing along +``axis``."""
     c = v / np.linalg.norm(v[:2])
     return -c if c[axis] < 0 else c
+
+
+def _perspective_share(homography: np.ndarray, size: tuple[float, float]) -> float:
+    """How far (share of the long side) the projective part of ``homography`` (normalised
+    coordinates, centre at the origin, picture ``size`` down and across) moves a corner."""
+    h, w = size
+    corners = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
+    scale = (corners @ homography[2, :2] + homography[2, 2]) / homography[2, 2]
+    return float(np.max(np.abs(1 / scale - 1) * np.linalg.norm(corners, axis=1)))
 
 
 def _checked(homography: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
