@@ -18,14 +18,20 @@ MIN_WARP = 0.002  # corner movement (share of the long side) worth a warp
 MAX_WARP = 0.15  # more than this is not a perspective the grid could have told
 
 
-def _darkness(rgb: np.ndarray) -> tuple[np.ndarray, float]:
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    scale = min(1.0, WORK_PX / max(gray.shape))
-    if scale < 1:
-        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+def scaled(gray: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
+    """``gray`` shrunk to ``long_side`` pixels along its long side (never enlarged), and
+    the factor."""
+    scale = long_side / max(gray.shape)
+    if scale >= 1:
+        return gray, 1.0
+    return cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), scale
+
+
+def line_darkness(gray: np.ndarray, window: int) -> np.ndarray:
+    """Darkness above its local mean over ``window`` pixels: lines, not shading."""
     dark = (255 - gray).astype(np.float32)
-    dark -= cv2.blur(dark, (15, 15))  # lines, not shading
-    return np.maximum(dark, 0), scale
+    dark -= cv2.blur(dark, (window, window))
+    return np.maximum(dark, 0)
 
 
 def _sharpness(ys: np.ndarray, xs: np.ndarray, w: np.ndarray, theta: float) -> float:
@@ -65,7 +71,8 @@ def _vanishing_point(lines: list[np.ndarray]) -> np.ndarray:
 def grid_homography(rgb: np.ndarray) -> np.ndarray | None:
     """3x3 homography (picture pixels to rectified pixels) that squares the grid, or None
     when the grid's lines are already parallel and square, or cannot be told."""
-    dark, scale = _darkness(rgb)
+    gray, scale = scaled(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), WORK_PX)
+    dark = line_darkness(gray, 15)
     h, w = dark.shape
     families: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     cx, cy, norm = w / 2, h / 2, max(w, h)

@@ -8,19 +8,12 @@ import cv2
 import numpy as np
 
 from ..pictures import rotate
-from .perspective import grid_homography, turn_degrees, warp_to_grid
+from .perspective import grid_homography, line_darkness, scaled, turn_degrees, warp_to_grid
 
 MAX_ROTATION_DEG = 8.0  # searched either way after the paper is squared
 WORK_PX = 1000  # long side the search images are scaled to
 MIN_PAPER_AREA = 0.25  # share of the picture a detected sheet must cover
 BACKGROUND_LEVEL = 0.75  # border brighter than this share of the paper: no table in view
-
-
-def _scaled(gray: np.ndarray, long_side: int = WORK_PX) -> tuple[np.ndarray, float]:
-    scale = long_side / max(gray.shape)
-    if scale >= 1:
-        return gray, 1.0
-    return cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), scale
 
 
 def order_corners(pts: np.ndarray) -> np.ndarray:
@@ -33,7 +26,7 @@ def order_corners(pts: np.ndarray) -> np.ndarray:
 def find_paper(rgb: np.ndarray) -> np.ndarray | None:
     """Corners (top-left first, clockwise) of the sheet of paper when its four edges are
     in the picture (a photo on a table), else None (a scan, or a sheet that fills it)."""
-    gray, scale = _scaled(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+    gray, scale = scaled(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), WORK_PX)
     blur = cv2.GaussianBlur(gray, (5, 5), 0)
     # a sheet with its edges in view lies on something darker: the picture's border
     border = np.concatenate(
@@ -87,10 +80,8 @@ def rotation_angle(rgb: np.ndarray) -> float:
     """Degrees the print is turned counter-clockwise in the picture: the angle that makes
     the darkness profiles along rows and columns sharpest (grid lines and baselines lined
     up with the pixel grid), coarse to fine."""
-    gray, _ = _scaled(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
-    dark = (255 - gray).astype(np.float32)
-    dark -= cv2.blur(dark, (31, 31))  # lines, not shading
-    np.maximum(dark, 0, out=dark)
+    gray, _ = scaled(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), WORK_PX)
+    dark = line_darkness(gray, 31)
     best = 0.0
     for step, half in ((0.5, MAX_ROTATION_DEG), (0.1, 0.5), (0.02, 0.1)):
         angles = best + np.arange(-half, half + step / 2, step)
