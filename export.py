@@ -22,7 +22,7 @@ def main() -> int:
     p.add_argument("--run", required=True, type=Path, help="run folder written by train.py")
     args = p.parse_args()
     setup_logging(args.run / "export.log")
-    from ecgplot.infer import export_run
+    from ecgplot.export import export_run
 
     try:
         info = export_run(args.run)

@@ -77,6 +77,7 @@ def main() -> int:
         predict_pictures,
         write_prediction,
     )
+    from ecgplot.kinds import get_kind
 
     try:
         run = load_run(args.run)
@@ -87,7 +88,7 @@ def main() -> int:
             write_prediction(pred, run.cfg.data.task, out, out.with_name("probs.csv"))
             return _report(pred, out, "pictures")
         data = args.data or Path(run.cfg.data.root)
-        if args.gradcam and run.cfg.model.kind != "image":
+        if args.gradcam and not get_kind(run.cfg.model.kind).gradcam:
             raise BadInputError(args.run, "--gradcam needs an image-model run")
         unknown = sorted(set(args.gradcam) - {r.stem for r in find_records(data)})
         if unknown:

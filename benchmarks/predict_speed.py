@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ecgplot.experiment import load_experiment  # noqa: E402
-from ecgplot.infer import export_run, load_run, predict_folder, write_prediction  # noqa: E402
+from ecgplot.export import export_run  # noqa: E402
+from ecgplot.infer import load_run, predict_folder, write_prediction  # noqa: E402
 from ecgplot.physionet import import_physionet  # noqa: E402
 from ecgplot.trainer import fit  # noqa: E402
 

@@ -25,8 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ecgplot.data import plot_tensor  # noqa: E402
 from ecgplot.experiment import load_experiment  # noqa: E402
+from ecgplot.inputs import plot_tensor  # noqa: E402
 from ecgplot.model import build_model  # noqa: E402
 from ecgplot.physionet import list_source  # noqa: E402
 from ecgplot.render import render_plot  # noqa: E402

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from .config import apply_overrides, from_dict, load_yaml, section, to_dict
+from .kinds import get_kind
 from .render import RenderConfig
 
 NonNeg = Annotated[int, Field(ge=0)]
@@ -38,7 +39,6 @@ class DataConfig:
     limit: Positive | None = None  # use only the first N training records (smoke tests)
 
 
-MODEL_KINDS = ("image", "features", "signal1d")
 TASK_METRICS = {1: ("f1", "accuracy", "auc"), 2: ("macro_f1", "micro_f1", "macro_auc")}
 
 
@@ -74,8 +74,7 @@ class ModelConfig:
     shared_backbone: bool = False  # one backbone for both streams
 
     def __post_init__(self) -> None:
-        if self.kind not in MODEL_KINDS:
-            raise ValueError(f"model.kind must be one of {MODEL_KINDS}, got {self.kind!r}")
+        get_kind(self.kind)  # a known kind (ValueError naming them)
         if self.head_time_kernel and self.head_time_kernel % 2 == 0:
             raise ValueError(f"model.head_time_kernel must be odd, got {self.head_time_kernel}")
         if self.head_kernel % 2 == 0:
@@ -348,9 +347,8 @@ def check_experiment(cfg: ExperimentConfig) -> None:
     _check_rendering(cfg)
     if data.stft and model.head != "gap":
         raise ValueError("data.stft (two streams) needs model.head: gap")
+    get_kind(model.kind).check(cfg)
     if train.cache_trunk:
-        if model.kind != "image":
-            raise ValueError(f"train.cache_trunk is for image models, not model.kind {model.kind}")
         _check_cached_trunk(cfg)
 
 
@@ -359,12 +357,6 @@ def _check_rendering(cfg: ExperimentConfig) -> None:
     live = cfg.data.source == "signal"
     if cfg.signal_aug.enabled and not live:
         raise ValueError("signal_aug.enabled needs data.source: signal (render on the fly)")
-    if cfg.train.mixup and cfg.model.kind == "features":
-        raise ValueError("train.mixup is for image and 1-D runs (the feature model has no batches)")
-    if cfg.print_aug.p and cfg.model.kind == "features":
-        raise ValueError("print_aug is for image and 1-D runs; use features.print_copies")
-    if cfg.print_aug.p and not live and cfg.model.kind == "image":
-        raise ValueError("print_aug.p needs data.source: signal (prints drawn from the record)")
     if cfg.print_aug.p and cfg.data.stft:
         raise ValueError("print_aug.p needs data.stft off (no STFT of a partial record)")
     if not cfg.views:

@@ -10,7 +10,7 @@ import paddle
 
 from .aiwin import CLASS_NAMES, read_record
 from .atomic import atomic_write_bytes
-from .data import model_inputs, rendered_views
+from .inputs import model_inputs, rendered_views
 from .model import ECGClassifier
 from .process import encode_png
 

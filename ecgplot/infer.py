@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,27 +21,14 @@ from .aiwin import (
     write_labels,
     write_probs,
 )
-from .atomic import atomic_path, atomic_write
+from .atomic import atomic_path
 from .config import load_yaml
-from .data import model_inputs, rendered_views
 from .decide import decide
 from .digitize.folder import REPORT, digitize_pictures, report_row
 from .experiment import ExperimentConfig, experiment_from_dict
-from .export import (
-    EXPORT_DIR,
-    DygraphPredictor,
-    OnnxPredictor,
-    PaddleInferencePredictor,
-    export_model,
-    read_export_info,
-)
-from .feature_model import FeaturePredictor
-from .heads import upgrade_state
-from .model import ECGClassifier, build_model
-from .run_folder import CHECKPOINTS, MODEL_INFO_FILE, SUMMARY_FILE, THRESHOLDS_FILE
+from .kinds import BACKENDS, Predictor, get_kind
+from .run_folder import MODEL_INFO_FILE, SUMMARY_FILE, THRESHOLDS_FILE
 from .signal import heart_rate, heart_rate_present
-from .signal_model import build_signal_model, signal_input, window_probs, windows
-from .trunk_graph import SharedTrunk, TopPredictor, same_trunk, trunk_runner
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +43,13 @@ class Run:
     cfg: ExperimentConfig
     checkpoints: list[Path]
     thresholds: np.ndarray | None
-    stride_in_1x1: bool
+    info: dict  # model_info.json (image runs: how to rebuild the network), else {}
 
 
 def load_run(path: str | Path) -> Run:
     """Read ``config.yaml``, the checkpoints of the folds the run itself recorded
     (``summary.json``; stale ``fold*/`` folders of an earlier run are ignored),
-    ``thresholds.json`` and, for image runs, ``model_info.json``. Anything missing or
+    ``thresholds.json`` and, where the kind needs it, ``model_info.json``. Anything missing or
     unreadable is :class:`BadInputError` naming the file."""
     path = Path(path)
     if not (path / "config.yaml").is_file():
@@ -76,7 +62,8 @@ def load_run(path: str | Path) -> Run:
     folds = sorted(int(k) for k in summary.get("folds", {}))
     if not folds:
         raise BadInputError(path / SUMMARY_FILE, "lists no trained folds")
-    checkpoints = [path / f"fold{k}" / CHECKPOINTS[cfg.model.kind] for k in folds]
+    kind = get_kind(cfg.model.kind)
+    checkpoints = [path / f"fold{k}" / kind.checkpoint for k in folds]
     missing = [c for c in checkpoints if not c.is_file()]
     if missing:
         raise BadInputError(missing[0], "checkpoint of a fold listed in summary.json is missing")
@@ -88,11 +75,10 @@ def load_run(path: str | Path) -> Run:
             raise BadInputError(
                 path / THRESHOLDS_FILE, f"needs 'thresholds': a list of {cfg.num_classes} numbers"
             )
-    v1 = False
-    if cfg.model.kind == "image":
-        info = _read_json(path / MODEL_INFO_FILE, "image runs need it (train.py writes it)")
-        v1 = bool(info.get("stride_in_1x1"))
-    return Run(path, cfg, checkpoints, thresholds, v1)
+    info = {}
+    if kind.needs_model_info:
+        info = _read_json(path / MODEL_INFO_FILE, f"{kind.name} runs need it (train.py writes it)")
+    return Run(path, cfg, checkpoints, thresholds, info)
 
 
 def _read_json(path: Path, why_needed: str) -> dict:
@@ -107,39 +93,10 @@ def _read_json(path: Path, why_needed: str) -> dict:
     return data
 
 
-def load_models(run: Run) -> list[ECGClassifier]:
-    """One eval-mode model per fold checkpoint (no pretrained download: weights come from
-    the checkpoint; v1 strides when the run was trained from the converted weights). A
-    checkpoint must match the network key for key and shape for shape."""
-    models = []
-    for ckpt in run.checkpoints:
-        if run.cfg.model.kind == "signal1d":
-            model = build_signal_model(run.cfg)
-        else:
-            model = build_model(
-                replace(run.cfg.model, pretrained=None),
-                run.cfg.num_classes,
-                two_stream=run.cfg.data.stft,
-                stride_in_1x1=run.stride_in_1x1,
-                views=len(run.cfg.renders),
-            )
-        try:
-            state = upgrade_state(paddle.load(str(ckpt)))
-        except Exception as exc:  # truncated or foreign file: paddle raises many kinds
-            raise BadInputError(ckpt, f"not a readable checkpoint ({type(exc).__name__})") from None
-        own = {k: list(v.shape) for k, v in model.state_dict().items()}
-        theirs = {k: list(v.shape) for k, v in state.items()} if isinstance(state, dict) else {}
-        if own != theirs:
-            differ = sorted(set(own) ^ set(theirs)) or [k for k in own if own[k] != theirs[k]]
-            raise BadInputError(
-                ckpt,
-                f"does not match the run's network ({len(differ)} keys differ, e.g. "
-                f"{differ[0]}: {theirs.get(differ[0])} vs {own.get(differ[0])})",
-            )
-        model.set_state_dict(state)
-        model.eval()
-        models.append(model)
-    return models
+def load_models(run: Run) -> list[paddle.nn.Layer]:
+    """One eval-mode network per fold checkpoint, as the run's kind builds it (no
+    pretrained download: the weights come from the checkpoint)."""
+    return get_kind(run.cfg.model.kind).load(run)
 
 
 def find_records(data: str | Path) -> list[Path]:
@@ -164,73 +121,22 @@ def tta_shifts(signal: np.ndarray, tta: int) -> list[np.ndarray]:
     return [np.roll(signal, s, axis=-1) if s else signal for s in shifts]
 
 
-BACKENDS = ("dygraph", "paddle", "onnx")
-
-
-def load_predictors(run: Run, backend: str = "dygraph") -> list[Callable]:
-    """One predictor per fold: the dygraph models (a cached-trunk run's frozen trunk runs
-    once per batch for all folds, by ``train.trunk_backend``), or the exported models run
-    by Paddle Inference (oneDNN on the CPU) or ONNX Runtime. Feature-model runs predict
-    from the signals with scikit-learn (the dygraph backend)."""
-    if run.cfg.model.kind == "features":
-        if backend != "dygraph":
-            raise BadInputError(run.path, f"a feature-model run has no {backend} export")
-        return [FeaturePredictor(c) for c in run.checkpoints]
-    if backend == "dygraph":
-        models, task = load_models(run), run.cfg.data.task
-        if run.cfg.train.cache_trunk:
-            if same_trunk(models):  # one trunk pass for all folds
-                trunk = SharedTrunk(trunk_runner(models[0], run.cfg.train.trunk_backend))
-                return [TopPredictor(m, task, trunk) for m in models]
-            log.warning(
-                "the folds' frozen trunks differ (no pretrained weights?): each runs its own"
-            )
-        return [DygraphPredictor(m, task) for m in models]
-    folds = read_export_info(run.path)
-    if backend == "paddle":
-        return [PaddleInferencePredictor(f["model"], f["params"]) for f in folds]
-    if backend == "onnx":
-        return [OnnxPredictor(f["onnx"]) for f in folds]
-    raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
+def load_predictors(run: Run, backend: str = "dygraph") -> list[Predictor]:
+    """One predictor per fold, as the run's kind runs it with ``backend`` (one of
+    ``BACKENDS``: the dygraph models, or the exported ones)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
+    return get_kind(run.cfg.model.kind).predictors(run, backend)
 
 
 def predict_signals(
-    predictors: list[Callable], signals: list[np.ndarray], cfg: ExperimentConfig, tta: int = 0
+    predictors: list[Predictor], signals: list[np.ndarray], cfg: ExperimentConfig, tta: int = 0
 ) -> np.ndarray:
-    """Mean probability over fold predictors and TTA views, one row per signal. Image
-    models take the rendered views, the 1-D model the windows of each signal (each class
-    its largest probability over them), the feature model the signals themselves."""
+    """Mean probability over fold predictors and TTA views, one row per signal, as the
+    run's kind reads a record (rendered views, windows, or measured features)."""
     copies = [v for signal in signals for v in tta_shifts(signal, tta)]
-    if cfg.model.kind == "signal1d":  # every window of every copy, then max over windows
-        parts = [windows(signal_input(v, cfg.signal1d), cfg.signal1d) for v in copies]
-        window_rows = np.mean([p([np.concatenate(parts)]) for p in predictors], axis=0)
-        probs = window_probs(window_rows, [len(w) for w in parts], cfg.data.task)
-        return probs.reshape(len(signals), tta + 1, -1).mean(axis=1)
-    if cfg.model.kind == "features":
-        inputs = copies
-    else:
-        inputs = [
-            np.stack(x) for x in zip(*(model_inputs(*rendered_views(v, cfg)) for v in copies))
-        ]
-    probs = np.mean([p(inputs) for p in predictors], axis=0)
+    probs = get_kind(cfg.model.kind).predict(predictors, copies, cfg)
     return probs.reshape(len(signals), tta + 1, -1).mean(axis=1)
-
-
-def export_run(path: str | Path) -> Path:
-    """Export every fold of a run to ``RUN/export/fold{k}/`` (Paddle inference + ONNX)."""
-    run = load_run(path)
-    folds = []
-    for ckpt, model in zip(run.checkpoints, load_models(run)):
-        out = run.path / EXPORT_DIR / ckpt.parent.name
-        files = export_model(model, run.cfg.data.task, run.cfg.render.size, run.cfg.data.stft, out)
-        for key in ("model", "params", "onnx"):  # relative: the run folder can move
-            files[key] = str(files[key].relative_to(run.path))
-        folds.append(files)
-        log.info("exported %s -> %s", ckpt, out)
-    info = run.path / EXPORT_DIR / "export.json"
-    with atomic_write(info) as fh:
-        json.dump({"task": run.cfg.data.task, "folds": folds}, fh, indent=1)
-    return info
 
 
 @dataclass

@@ -205,6 +205,29 @@ def _jobs(data: Path, out: Path, stft: bool, skipped: set[str]) -> list[_Job]:
     return jobs
 
 
+def _training_labels(
+    data: Path, task: int | None, skip_bad: bool, n_folds: int
+) -> tuple[int, dict, dict[str, str]]:
+    """(task, labels, problems of the labelled records skipped) of an AIWIN folder: the
+    label file must fit the task, and the folds the labelled records."""
+    label_file = data / LABEL_FILE
+    train_dir = data / "train"
+    if not train_dir.is_dir():
+        raise BadInputError(data, "no train/ folder of MAT records")
+    task = task or detect_task(label_file)
+    if detect_task(label_file) != task:
+        raise BadInputError(label_file, f"does not look like a task-{task} label file")
+    labels = read_labels(label_file, task)
+    train_names = [p.stem for p in list_records(train_dir)]
+    skipped = check_labels(label_file, labels, train_names, skip_bad)
+    n_labelled = sum(n not in skipped for n in labels)
+    if not 2 <= n_folds <= n_labelled:
+        raise BadInputError(
+            label_file, f"--folds {n_folds} needs 2 to {n_labelled} (the labelled records)"
+        )
+    return task, labels, skipped
+
+
 def _process(
     data: Path,
     out: Path,
@@ -216,25 +239,11 @@ def _process(
     n_folds: int,
     seed: int,
 ) -> ProcessResult:
-    label_file = data / LABEL_FILE
     train_dir = data / "train"
-    if not train_dir.is_dir():
-        raise BadInputError(data, "no train/ folder of MAT records")
-    task = task or detect_task(label_file)
-    if detect_task(label_file) != task:
-        raise BadInputError(label_file, f"does not look like a task-{task} label file")
-    labels = read_labels(label_file, task)
-    train_names = [p.stem for p in list_records(train_dir)]
+    task, labels, skipped = _training_labels(data, task, skip_bad, n_folds)
     result = ProcessResult(task=task)
-    skipped = check_labels(label_file, labels, train_names, skip_bad)
     for name, problem in skipped.items():
         result.bad[str(train_dir / f"{name}.mat")] = problem
-
-    n_labelled = sum(n not in skipped for n in labels)
-    if not 2 <= n_folds <= n_labelled:
-        raise BadInputError(
-            label_file, f"--folds {n_folds} needs 2 to {n_labelled} (the labelled records)"
-        )
     settings_time = _write_settings(out, cfg, stft)
     jobs = _jobs(data, out, stft, set(skipped))
     todo = [j for j in jobs if not _is_fresh(j, settings_time)]

@@ -22,6 +22,8 @@ from pydantic import Field
 
 from .aiwin import FS, LEADS
 from .config import section
+from .prints import Panel
+from .prints import panels as print_panels
 from .signal import bandpass_present, r_peaks_present
 
 DURATION_S = 10.0
@@ -101,62 +103,32 @@ class RenderConfig:
         return self.px_per_mm * self.mm_per_mv
 
 
-@dataclass(frozen=True)
-class Panel:
-    """One lead's time window ``[t0, t1)`` s drawn into a box of the image (pixels)."""
-
-    lead: int
-    t0: float
-    t1: float
-    x0: float
-    y_top: float
-    y_bottom: float
-
-    @property
-    def y_mid(self) -> float:
-        return (self.y_top + self.y_bottom) / 2
-
-
-def _columns(size: int, n_rows: int, n_cols: int, rhythm_lead: int | None) -> list[Panel]:
-    """Clinical grid: lead ``c * n_rows + r`` at row r, column c, each column a time slice."""
-    n_bands = n_rows + (rhythm_lead is not None)
-    h, w, dt = size / n_bands, size / n_cols, DURATION_S / n_cols
-    panels = [
-        Panel(c * n_rows + r, c * dt, (c + 1) * dt, c * w, r * h, (r + 1) * h)
-        for c in range(n_cols)
-        for r in range(n_rows)
-    ]
-    if rhythm_lead is not None:
-        panels.append(Panel(rhythm_lead, 0.0, DURATION_S, 0.0, n_rows * h, size))
-    return panels
-
-
-def _stacked(seconds: float) -> Callable[[int], list[Panel]]:
+def _stacked(seconds: float) -> tuple[Panel, ...]:
     """12 stacked rows, each ``seconds`` of one lead across the whole width."""
-
-    def panels(size: int) -> list[Panel]:
-        h = size / 12
-        return [Panel(i, 0.0, seconds, 0.0, i * h, (i + 1) * h) for i in range(12)]
-
-    return panels
+    return tuple(Panel(i, i, 0.0, seconds) for i in range(12))
 
 
 @dataclass(frozen=True)
 class Layout:
-    """A named arrangement of panels: what each panel draws and how many seconds the
-    image width holds (which, with ``mm_per_s``, sets the pixels per millimetre)."""
+    """A named arrangement of print panels (:class:`~ecgplot.prints.Panel`): what each
+    row draws and how many seconds the image width holds (which, with ``mm_per_s``,
+    sets the pixels per millimetre)."""
 
-    panels: Callable[[int], list[Panel]]
+    panels: tuple[Panel, ...]
     seconds: float = DURATION_S
     beats: str | None = None  # None: the record; "median" or "overlay": see prepare_signal
     # (rows, columns) of lead spectrograms instead of traces (render_stft); None: traces
     spectrogram: tuple[int, int] | None = None
 
+    @property
+    def rows(self) -> int:
+        return max(p.row for p in self.panels) + 1
 
-LAYOUTS: dict[str, Layout] = {
-    "rows12": Layout(_stacked(DURATION_S)),
-    "grid3x4": Layout(lambda size: _columns(size, 3, 4, rhythm_lead=LEADS.index("II"))),
-    "grid6x2": Layout(lambda size: _columns(size, 6, 2, rhythm_lead=None)),
+
+LAYOUTS: dict[str, Layout] = {  # the clinical prints come from the print templates
+    "rows12": Layout(tuple(print_panels("12x1"))),
+    "grid3x4": Layout(tuple(print_panels("3x4", ("II",)))),
+    "grid6x2": Layout(tuple(print_panels("6x2"))),
     "beats12": Layout(_stacked(BEAT_SECONDS), seconds=BEAT_SECONDS, beats="median"),
     "overlay12": Layout(_stacked(OVERLAY_SECONDS), seconds=OVERLAY_SECONDS, beats="overlay"),
     # each lead's STFT in its own band, time across: a view for a head that pools per lead
@@ -164,12 +136,43 @@ LAYOUTS: dict[str, Layout] = {
 }
 
 
+@dataclass(frozen=True)
+class Placed:
+    """A print panel placed in a square image: its row's band and left edge (pixels)."""
+
+    panel: Panel
+    x0: float
+    y_top: float
+    y_bottom: float
+
+    @property
+    def lead(self) -> int:
+        return self.panel.lead
+
+    @property
+    def t0(self) -> float:
+        return self.panel.t0
+
+    @property
+    def t1(self) -> float:
+        return self.panel.t1
+
+    @property
+    def y_mid(self) -> float:
+        return (self.y_top + self.y_bottom) / 2
+
+
 @lru_cache(maxsize=8)
-def layout_panels(layout: str, size: int) -> tuple[Panel, ...]:
-    """Panels of a named layout (see ``LAYOUTS``) for a square image of ``size`` pixels."""
+def layout_panels(layout: str, size: int) -> tuple[Placed, ...]:
+    """Panels of a named layout (see ``LAYOUTS``) placed in a square image of ``size``
+    pixels: one band per row, time across the width."""
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; choose from {sorted(LAYOUTS)}")
-    return tuple(LAYOUTS[layout].panels(size))
+    lay = LAYOUTS[layout]
+    h = size / lay.rows
+    return tuple(
+        Placed(p, p.t0 / lay.seconds * size, p.row * h, (p.row + 1) * h) for p in lay.panels
+    )
 
 
 def _beat_windows(signal: np.ndarray, window_s: tuple[float, float], fs: int) -> np.ndarray:
@@ -259,7 +262,7 @@ def center_baseline(signal: np.ndarray, fs: int = FS) -> np.ndarray:
     return signal - baseline(signal, fs)
 
 
-def _panel_samples(p: Panel, fs: int, n: int) -> tuple[int, int]:
+def _panel_samples(p: Placed, fs: int, n: int) -> tuple[int, int]:
     """Sample range of a panel; one extra sample joins the trace to the panel's end."""
     return int(round(p.t0 * fs)), min(int(round(p.t1 * fs)) + 1, n)
 

@@ -19,7 +19,8 @@ LAST_WEIGHTS = "last.pdparams"  # per fold: the last epoch (resume)
 LAST_OPTIMIZER = "last.pdopt"  # per fold: the optimizer after the last epoch (resume)
 FOLD_STATE = "state.json"  # per fold: epoch, best, history (resume)
 FEATURE_CHECKPOINT = "model.joblib"  # per fold: the feature model
-CHECKPOINTS = {"image": BEST_WEIGHTS, "signal1d": BEST_WEIGHTS, "features": FEATURE_CHECKPOINT}
+EXPORT_DIR = "export"  # export.py: export/fold{k}/ (Paddle inference + ONNX)
+EXPORT_INFO = "export.json"  # in EXPORT_DIR: the exported folds' files, relative paths
 
 
 @dataclass

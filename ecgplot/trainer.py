@@ -21,11 +21,11 @@ from .config import dump_yaml, to_dict
 from .data import ECGImageDataset, Split, check_processed, load_split, prepare_inputs
 from .decide import choose_thresholds
 from .experiment import ExperimentConfig
-from .feature_model import train_feature_fold
+from .kinds import get_kind
 from .losses import build_loss
 from .metrics import default_monitor, task_metrics
 from .mixup import BatchMixup
-from .model import TopOnly, build_model, probabilities
+from .model import TopOnly, probabilities
 from .plots import training_curves
 from .run_folder import (
     BEST_WEIGHTS,
@@ -40,8 +40,6 @@ from .run_folder import (
     FoldResult,
 )
 from .schedule import warmup_decay
-from .signal_data import SignalDataset
-from .signal_model import build_signal_model
 from .trunk_cache import CachedTrunkDataset, cached_dataset
 
 log = logging.getLogger(__name__)
@@ -226,27 +224,15 @@ def build_optimizer(cfg: ExperimentConfig, model: paddle.nn.Layer, steps: int):
     return opt, scheduler
 
 
-def network_and_data(cfg: ExperimentConfig, split: Split):
-    """The kind's network and its training and validation datasets."""
-    if cfg.model.kind == "signal1d":
-        data = SignalDataset
-        model = build_signal_model(cfg)
-    else:
-        data = ECGImageDataset
-        model = build_model(
-            cfg.model, cfg.num_classes, two_stream=cfg.data.stft, views=len(cfg.renders)
-        )
-    train = data(cfg, split.train, split.labels, train=True)
-    return model, train, data(cfg, split.val, split.labels, train=False)
-
-
 def setup_fold(cfg: ExperimentConfig, fold: int) -> FoldSetup:
     """The fold's split, network, datasets (through the cached trunk when configured),
     loaders, loss, optimizer and schedule."""
     check_processed(cfg)
     split = load_split(cfg, fold)
     seed_everything(stage_seed(cfg.train.seed, fold))  # the head's initial weights
-    model, train_ds, val_ds = network_and_data(cfg, split)
+    kind = get_kind(cfg.model.kind)
+    model = kind.build(cfg)
+    train_ds, val_ds = kind.datasets(cfg, split)
     trained: paddle.nn.Layer = model
     if cfg.train.cache_trunk:
         train_ds = cached_dataset(model, train_ds, cfg)
@@ -383,13 +369,11 @@ def save_epoch(setup: FoldSetup, state: FoldState, out: Path, improved: bool, pr
 
 
 def _write_model_info(model: paddle.nn.Layer, cfg: ExperimentConfig, run: Path) -> None:
-    info = {
-        "stride_in_1x1": model.stride_in_1x1,
-        "pretrained": cfg.model.pretrained,
-        "load_report": model.load_report,
-    }
-    with atomic_write(run / MODEL_INFO_FILE) as fh:
-        json.dump(info, fh, indent=1)
+    """RUN/model_info.json: what the kind needs to rebuild the network, if anything."""
+    info = get_kind(cfg.model.kind).model_info(model, cfg)
+    if info is not None:
+        with atomic_write(run / MODEL_INFO_FILE) as fh:
+            json.dump(info, fh, indent=1)
 
 
 def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False) -> FoldResult:
@@ -400,7 +384,7 @@ def train_fold(cfg: ExperimentConfig, fold: int, out: Path, resume: bool = False
     state = restore(setup, out, fold) if resume else FoldState()
     writer = _visualdl(out) if main else None
     out.mkdir(parents=True, exist_ok=True)
-    if main and cfg.model.kind == "image":
+    if main:
         _write_model_info(setup.model, cfg, out.parent)
     for epoch in range(state.epoch + 1, cfg.train.epochs + 1):
         seed_everything(stage_seed(cfg.train.seed, fold, epoch))  # shuffle order, dropout
@@ -466,7 +450,8 @@ def fit(cfg: ExperimentConfig, resume: bool = False) -> list[FoldResult]:
     predictions (``oof_probs.csv``) and metrics. Returns each fold's result."""
     run = cfg.run_dir
     seed_everything(cfg.train.seed)
-    if cfg.model.kind != "features":
+    kind = get_kind(cfg.model.kind)
+    if kind.engine_trained:
         device = select_device(cfg.train.device)
         if device == "cpu":
             configure_cpu(cfg.train.cpu_threads, cfg.train.onednn)
@@ -477,10 +462,10 @@ def fit(cfg: ExperimentConfig, resume: bool = False) -> list[FoldResult]:
         with atomic_write(run / "config.yaml") as fh:
             fh.write(dump_yaml(to_dict(cfg)))
     folds = list(range(cfg.data.n_folds)) if cfg.data.fold == "all" else [cfg.data.fold]
-    if cfg.model.kind == "features":
-        results = [train_feature_fold(cfg, k, run / f"fold{k}") for k in folds]
-    else:
+    if kind.engine_trained:
         results = [train_fold(cfg, k, run / f"fold{k}", resume) for k in folds]
+    else:
+        results = [kind.train_fold(cfg, k, run / f"fold{k}") for k in folds]
     if is_main_process():
         _write_summary(cfg, run, results)
     return results

@@ -16,8 +16,8 @@ import numpy as np
 import paddle
 from paddle.static import InputSpec
 
-from .export import PaddleInferencePredictor
 from .model import ECGClassifier, probabilities
+from .predictors import PaddleInferencePredictor
 
 TRUNK_BACKENDS = ("inference", "eager")
 STEM = "trunk"

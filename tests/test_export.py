@@ -10,10 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from ecgplot.experiment import ModelConfig
-from ecgplot.export import export_model
+from ecgplot.config import to_dict
+from ecgplot.experiment import ModelConfig, experiment_from_dict
+from ecgplot.export import export_model, export_run
 from ecgplot.gradcam import grad_cam, save_gradcams
-from ecgplot.infer import export_run, load_models, load_run, predict_folder
+from ecgplot.infer import load_models, load_run, predict_folder
+from ecgplot.kinds import get_kind
 from ecgplot.model import build_model
 from ecgplot.trainer import fit
 
@@ -91,6 +93,9 @@ def test_export_refuses_a_rows_head_with_too_few_map_rows(tmp_path):
     (upsampling), but ONNX's pooling of them crashes the process; export says why first."""
     cfg = ModelConfig(arch="resnet18", pretrained=None, stages=4, freeze_stages=4, head="rows")
     model = build_model(cfg, num_classes=12)
+    run_cfg = experiment_from_dict(
+        {"model": to_dict(cfg), "render": {"size": 64}, "data": {"source": "signal"}}
+    )
     with pytest.raises(ValueError, match="4 rows and columns of maps, fewer than model.head_rows"):
-        export_model(model, 2, 64, False, tmp_path / "export")
+        export_model(model, get_kind("image").input_specs(model, run_cfg), 2, tmp_path / "export")
     assert not (tmp_path / "export").exists()

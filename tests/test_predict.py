@@ -16,8 +16,8 @@ from paddle.vision.models import resnet50
 
 from ecgplot import aiwin
 from ecgplot.aiwin import BadInputError
-from ecgplot.data import to_tensor
 from ecgplot.infer import load_run, predict_folder, write_prediction
+from ecgplot.inputs import to_tensor
 from ecgplot.model import use_stride_in_1x1
 from ecgplot.render import render_plot
 from ecgplot.trainer import fit
@@ -133,7 +133,7 @@ def test_task1_kfold_ensemble_and_v1_strides(physionet_t1, tmp_path):
     )
     fit(cfg)
     run = load_run(tmp_path / "tiny")
-    assert run.stride_in_1x1 and len(run.checkpoints) == 2
+    assert run.info["stride_in_1x1"] and len(run.checkpoints) == 2
     # fold 0's model alone reproduces fold 0's validation probabilities: only true when
     # predict rebuilds the v1 strides the run was trained with
     val_names, val_probs = aiwin.read_probs(tmp_path / "tiny" / "fold0" / "val_probs.csv", 1)
@@ -144,7 +144,8 @@ def test_task1_kfold_ensemble_and_v1_strides(physionet_t1, tmp_path):
     single = predict_folder(dataclasses.replace(run, checkpoints=run.checkpoints[:1]), folder)
     np.testing.assert_allclose(single.probs, val_probs, atol=1e-5)
     wrong = predict_folder(
-        dataclasses.replace(run, checkpoints=run.checkpoints[:1], stride_in_1x1=False), folder
+        dataclasses.replace(run, checkpoints=run.checkpoints[:1], info={"stride_in_1x1": False}),
+        folder,
     )
     assert np.abs(wrong.probs - val_probs).max() > 1e-3
     # the ensemble averages both folds over every record

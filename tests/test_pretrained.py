@@ -16,10 +16,15 @@ import pytest
 from paddle.vision.models import resnet50
 from skimage import data as photos
 
-from ecgplot.data import IMAGENET_MEAN, IMAGENET_STD
 from ecgplot.experiment import ModelConfig
 from ecgplot.model import build_model, use_stride_in_1x1
-from ecgplot.pretrained import CONVERTED_NAME, needs_stride_in_1x1, weights_dir
+from ecgplot.pretrained import (
+    CONVERTED_NAME,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    needs_stride_in_1x1,
+    weights_dir,
+)
 
 EGYPTIAN_CAT, ESPRESSO = 285, 967
 

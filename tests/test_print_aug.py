@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from ecgplot import aiwin
-from ecgplot.data import ECGImageDataset, load_split, render_images
+from ecgplot.data import ECGImageDataset, load_split
+from ecgplot.inputs import render_images
 from ecgplot.prints import printed_mask
 from ecgplot.signal_data import SignalDataset
 from ecgplot.trainer import fit

@@ -53,7 +53,8 @@ def test_layout_panels_cover_all_leads():
     grid = layout_panels("grid3x4", 640)
     assert len(grid) == 13 and sorted(p.lead for p in grid[:12]) == list(range(12))
     # clinical columns: I,II,III | aVR,aVL,aVF | V1-V3 | V4-V6, then a lead-II rhythm strip
-    assert [grid[i].lead for i in (0, 3, 6, 9)] == [0, 3, 6, 9]
+    assert [grid[i].lead for i in range(4)] == [0, 3, 6, 9]  # the first row, left to right
+    assert [p.lead for p in grid if p.x0 == 0][:3] == [0, 1, 2]  # the first column
     assert grid[12].lead == 1 and (grid[12].t0, grid[12].t1) == (0.0, 10.0)
     with pytest.raises(ValueError, match="unknown layout"):
         layout_panels("spiral", 640)

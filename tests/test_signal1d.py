@@ -10,7 +10,8 @@ import pytest
 from ecgplot import aiwin
 from ecgplot.ensemble import ensemble, run_member
 from ecgplot.experiment import load_experiment
-from ecgplot.infer import export_run, load_predictors, load_run, predict_folder, predict_signals
+from ecgplot.export import export_run
+from ecgplot.infer import load_predictors, load_run, predict_folder, predict_signals
 from ecgplot.signal_model import build_signal_model, signal_input, window_probs, windows
 from ecgplot.trainer import fit
 

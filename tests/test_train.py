@@ -332,8 +332,9 @@ def test_views_stack_renderings_through_one_trunk(small_t2, tmp_path):
     predicts, exports (the same probabilities from Paddle inference and ONNX) and draws
     Grad-CAM from all renderings; a picture (one rendering) is refused, and so is a run
     on median beats alone."""
+    from ecgplot.export import export_run
     from ecgplot.gradcam import save_gradcams
-    from ecgplot.infer import export_run, load_run, predict_folder, predict_pictures
+    from ecgplot.infer import load_run, predict_folder, predict_pictures
     from ecgplot.render import render_plot
 
     cfg = tiny_config(

@@ -6,8 +6,8 @@ import numpy as np
 import paddle
 
 from ecgplot import aiwin
-from ecgplot.data import plot_tensor
 from ecgplot.experiment import load_experiment
+from ecgplot.inputs import plot_tensor
 from ecgplot.model import build_model
 from ecgplot.render import render_plot
 from ecgplot.trunk_graph import SharedTrunk, TopPredictor, same_trunk, trunk_runner

@@ -1,12 +1,24 @@
-"""One row's trace, column by column: the runs of ink in each pixel column are the
-candidates, dynamic programming picks the chain with the smallest jumps that stays near
-the row's baseline (so a tall QRS from the next row is not taken for this one), and each
-column's run gives one value (its centre, or its far edge at a peak)."""
+"""Stage 5, the traces: each row column by column. The runs of ink in each pixel column
+are the candidates, dynamic programming picks the chain with the smallest jumps that
+stays near the row's baseline (so a tall QRS from the next row is not taken for this
+one), each column's run gives one value (its centre, or its far edge at a peak), and
+each panel's samples are read at their times."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+from ..aiwin import FS, LEADS, N_SAMPLES
+from ..prints import SECONDS, Panel
+
+if TYPE_CHECKING:
+    from .page import Page
+
+BOUNDARY_MM = 0.6  # columns this close to a lead change (separator, jump) are not read
+MAX_GAP_MM = 2.0  # longer stretches without ink stay missing
+MIN_FOLLOWED = 0.85  # share of a row's columns a trace has ink in
 BASELINE_WEIGHT = 0.02  # cost per pixel of distance from the baseline, per column
 SKIP_COST = 3.0  # cost of a column where the chain takes no ink
 
@@ -103,3 +115,67 @@ def line_width(runs: list[tuple[np.ndarray, np.ndarray]]) -> float:
     """The trace's thickness in pixels: the median length of single runs (flat stretches)."""
     lengths = [int(b[0] - t[0] + 1) for t, b in runs if len(t) == 1]
     return float(np.median(lengths)) if lengths else 1.0
+
+
+def _panel_samples(
+    values: np.ndarray, x_from: int, x0: float, px_per_s: float, panel: Panel, px_per_mm: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample indices of ``panel`` and the trace heights (px) at them, NaN where the
+    print shows nothing; the columns at a lead change are left out."""
+    n = np.arange(
+        int(np.ceil(panel.t0 * FS - 1e-6)), min(N_SAMPLES, int(np.ceil(panel.t1 * FS - 1e-6)))
+    )
+    cols = np.arange(len(values)) + x_from + 0.5  # column centres
+    margin = BOUNDARY_MM * px_per_mm
+    lo = x0 + panel.t0 * px_per_s + (margin if panel.t0 > 0 else -np.inf)
+    hi = x0 + panel.t1 * px_per_s - (margin if panel.t1 < SECONDS else -np.inf)
+    use = (cols >= lo) & (cols <= hi) & np.isfinite(values)
+    out = np.full(len(n), np.nan)
+    if use.sum() < 2:
+        return n, out
+    xs = x0 + n / FS * px_per_s
+    out = np.interp(xs, cols[use], values[use])
+    # nearest read column farther than MAX_GAP_MM: missing, not interpolated
+    pos = np.searchsorted(cols[use], xs).clip(1, use.sum() - 1)
+    near = np.minimum(np.abs(xs - cols[use][pos - 1]), np.abs(cols[use][pos] - xs))
+    out[near > MAX_GAP_MM * px_per_mm] = np.nan
+    return n, out
+
+
+def _followed(
+    tops: np.ndarray, x_from: int, row_panels: list[Panel], origins: list[float], px_per_s: float
+) -> float:
+    """Share of the columns the row's panels cover (gaps between panels printed apart
+    left out) in which the followed chain has ink."""
+    cols = np.arange(len(tops)) + x_from
+    inside = np.zeros(len(tops), bool)
+    for p, o in zip(row_panels, origins):
+        inside |= (cols >= o + p.t0 * px_per_s) & (cols < o + p.t1 * px_per_s)
+    return float(np.isfinite(tops[inside]).mean()) if inside.any() else 0.0
+
+
+def read_traces(page: Page) -> np.ndarray:
+    """(12, 5000) float32 mV of every panel of the page, NaN where the print shows no
+    lead; refused when the rows hold no continuous trace."""
+    signal = np.full((len(LEADS), N_SAMPLES), np.nan, np.float32)
+    px_x, px_y = page.px_per_mm
+    starts = [min(o) for o in page.origins]
+    x_from = max(0, int(np.floor(min(starts))))
+    x_to = min(page.mask.shape[1], int(np.ceil(page.x_end + page.line_px)))
+    followed = []
+    for r, ((a, b), base) in enumerate(zip(page.bands, page.baselines)):
+        runs = column_runs(page.mask[a:b, x_from:x_to])
+        tops, bots = trace_path(runs, base - a)
+        row_panels, origins = page.row_panels[r], page.origins[r]
+        followed.append(_followed(tops, x_from, row_panels, origins, page.px_per_s))
+        values = column_values(tops, bots, page.line_px) + a
+        for panel, origin in zip(row_panels, origins):
+            n, ys = _panel_samples(values, x_from, origin, page.px_per_s, panel, px_x)
+            if np.isfinite(ys).sum() >= 2:
+                signal[panel.lead, n] = (np.nanmedian(ys) - ys) / (page.mm_per_mv * px_y)
+    if np.median(followed) < MIN_FOLLOWED:
+        raise page.fail(
+            f"the rows hold no continuous trace (ink in {np.median(followed):.0%} of the "
+            f"columns of a row, a print has over {MIN_FOLLOWED:.0%})"
+        )
+    return signal
