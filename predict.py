@@ -29,7 +29,8 @@ def main() -> int:
     source.add_argument(
         "--images",
         type=Path,
-        help="folder of pictures of 12-lead prints (PNG/JPEG/TIFF/BMP: scans, photos), "
+        help="folder of pictures of 12-lead prints (PNG/JPEG/TIFF/BMP/WEBP/GIF/HEIC, PDF pages: "
+        "scans, photos, exports, turned any way), "
         "named by file stem; each is digitised (as digitize.py does) and predicted by "
         "any run kind; digitize_report.csv is written beside the answer",
     )

@@ -15,6 +15,7 @@ digitiser on these pictures, never on the project's own renders.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import matplotlib
@@ -107,9 +108,13 @@ def _pulse(ax, x_end: float, base: float, style: PrintStyle) -> None:
 
 
 def draw_print(
-    signal: np.ndarray, style: PrintStyle, header: str = "ID 000  25 mm/s  10 mm/mV"
+    signal: np.ndarray,
+    style: PrintStyle,
+    header: str = "ID 000  25 mm/s  10 mm/mV",
+    pdf: Path | None = None,
 ) -> Page:
-    """Draw ``signal`` (12, 5000) mV as a cart would print it on grid paper."""
+    """Draw ``signal`` (12, 5000) mV as a cart would print it on grid paper; ``pdf``:
+    also save the page there as a vector PDF, as carts export it."""
     signal = np.asarray(signal, float)
     rows = _rows(style)
     w, h = PAGE_MM
@@ -152,6 +157,8 @@ def draw_print(
         ax.text(10.0, 6.0, "25 mm/s   10 mm/mV   0.05-150 Hz", fontsize=7, color="#111111")
     fig.canvas.draw()
     image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    if pdf is not None:
+        fig.savefig(pdf, format="pdf")
     plt.close(fig)
     return Page(image, style.dpi / 25.4, style, printed)
 

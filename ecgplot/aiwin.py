@@ -13,6 +13,7 @@ import io
 import os
 import re
 import stat
+import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -200,6 +201,55 @@ def write_record(path: str | Path, signal: np.ndarray, missing_ok: bool = False)
     scipy.io.savemat(buf, {MAT_KEY: arr.astype(np.float64)})
     with atomic_write(path, "wb") as fh:
         fh.write(buf.getvalue())
+
+
+SIGNAL_FORMATS = ("mat", "wfdb", "csv")  # how a record is written out (write_signal)
+WFDB_GAIN = 1e5  # WFDB: ADC units per mV of the 32-bit samples (10 nV steps)
+
+
+def write_signal(stem: str | Path, signal: np.ndarray, fmt: str = "mat") -> list[Path]:
+    """Write a record ``stem`` (a path without suffix) in ``fmt``: ``mat`` the AIWIN MAT
+    file ``stem.mat``; ``wfdb`` a WFDB record ``stem.hea`` + ``stem.dat`` (32-bit
+    samples, 10 nV steps, missing samples as WFDB's invalid value, read back as NaN);
+    ``csv`` ``stem.csv`` with ``time_s`` and one column per lead in mV (missing:
+    empty). NaN marks what the source does not show; each file is written atomically.
+    Returns the files written."""
+    stem = Path(stem)
+    arr = validate_signal(signal, stem, missing_ok=True)
+    if fmt == "mat":
+        write_record(stem.with_suffix(".mat"), arr, missing_ok=True)
+        return [stem.with_suffix(".mat")]
+    if fmt == "csv":
+        table = pd.DataFrame(arr.T.astype(np.float64), columns=list(LEADS))
+        table.insert(0, "time_s", np.arange(arr.shape[1]) / FS)
+        with atomic_path(stem.with_suffix(".csv")) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.6f")
+        return [stem.with_suffix(".csv")]
+    if fmt == "wfdb":
+        return _write_wfdb(stem, arr)
+    raise ValueError(f"unknown signal format {fmt!r}; choose from {SIGNAL_FORMATS}")
+
+
+def _write_wfdb(stem: Path, arr: np.ndarray) -> list[Path]:
+    import wfdb  # only where WFDB is written
+
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{stem.name}.", dir=stem.parent) as tmp:
+        wfdb.wrsamp(
+            stem.name,
+            fs=FS,
+            units=["mV"] * len(LEADS),
+            sig_name=list(LEADS),
+            p_signal=arr.T.astype(np.float64),
+            fmt=["32"] * len(LEADS),
+            adc_gain=[WFDB_GAIN] * len(LEADS),
+            baseline=[0] * len(LEADS),
+            write_dir=tmp,
+        )
+        written = [stem.with_suffix(".dat"), stem.with_suffix(".hea")]  # header last
+        for path in written:
+            os.replace(Path(tmp) / path.name, path)
+    return written
 
 
 def _read_rows(path: Path) -> list[list[str]]:

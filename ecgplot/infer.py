@@ -21,10 +21,15 @@ from .aiwin import (
     write_labels,
     write_probs,
 )
-from .atomic import atomic_path
 from .config import load_yaml
 from .decide import decide
-from .digitize.folder import REPORT, digitize_pictures, report_row
+from .digitize.folder import (
+    Reading,
+    digitize_pictures,
+    digitized_names,
+    report_row,
+    write_report,
+)
 from .experiment import ExperimentConfig, experiment_from_dict
 from .kinds import BACKENDS, Predictor, get_kind
 from .run_folder import MODEL_INFO_FILE, SUMMARY_FILE, THRESHOLDS_FILE
@@ -145,7 +150,14 @@ class Prediction:
     probs: np.ndarray
     labels: list
     bad: dict[str, str]
-    report: pd.DataFrame | None = None  # pictures: what the digitiser found in each
+    readings: list[Reading] | None = None  # pictures: what the digitiser found in each
+
+    @property
+    def report(self) -> pd.DataFrame | None:
+        """The digitise report of the pictures (None for MAT records)."""
+        if self.readings is None:
+            return None
+        return pd.DataFrame([report_row(r) for r in self.readings])
 
 
 def predict_folder(
@@ -159,16 +171,20 @@ def predict_folder(
 ) -> Prediction:
     """Probabilities and competition labels for every MAT record in ``data``. A bad
     record stops the run with its error (an answer missing a record is a wrong
-    submission), or with ``skip_bad`` is collected in ``bad`` (path -> problem)."""
+    submission), or with ``skip_bad`` is collected in ``bad`` (path -> problem). Records
+    that ``digitize.py`` wrote (listed as read in the ``digitize_report.csv`` beside
+    them) keep their unprinted stretches missing and are predicted as ``--images``
+    predicts their pictures; a NaN in any other record is bad input."""
     cfg = run.cfg
     predictors = load_predictors(run, backend)
     paths = find_records(data)
+    digitized = digitized_names(paths[0].parent)
     names, probs, bad, hrs = [], [], {}, []
     for start in tqdm(range(0, len(paths), batch_size), desc="predict", disable=None):
         signals = []
         for path in paths[start : start + batch_size]:
             try:
-                record = read_record(path)
+                record = read_record(path, missing_ok=path.stem in digitized)
             except BadInputError as exc:
                 if not skip_bad:
                     raise
@@ -178,12 +194,17 @@ def predict_folder(
             names.append(record.name)
             signals.append(record.signal)
             if heart_rate_rule:
-                hrs.append(heart_rate(record.signal[1], record.fs))
+                rate = heart_rate_present if record.name in digitized else _lead_ii_rate
+                hrs.append(rate(record.signal, record.fs))
         if signals:
             probs.append(predict_signals(predictors, signals, cfg, tta))
     probs_arr = np.concatenate(probs) if probs else np.zeros((0, cfg.num_classes))
     labels = decide(probs_arr, cfg.data.task, run.thresholds, hrs if heart_rate_rule else None)
     return Prediction(names, probs_arr, labels, bad)
+
+
+def _lead_ii_rate(signal: np.ndarray, fs: int) -> float:
+    return heart_rate(signal[1], fs)
 
 
 def predict_pictures(
@@ -193,27 +214,21 @@ def predict_pictures(
     batch_size: int = 16,
     backend: str = "dygraph",
     heart_rate_rule: bool = False,
-    digitized: list | None = None,
+    digitized: list[Reading] | None = None,
 ) -> Prediction:
-    """Probabilities and labels for every picture (PNG/JPEG/TIFF/BMP) of a print in
-    ``folder``, each named by its file stem. Each picture is digitised
+    """Probabilities and labels for every picture of a print in ``folder`` (each page
+    of a PDF too), each named by its file stem. Each picture is digitised
     (:mod:`ecgplot.digitize`) into a record with the unprinted stretches missing, which
     any run kind then predicts as it predicts MAT records. A picture that is not a
     readable print stops the run, naming the file, or with ``skip_bad`` is listed in
-    ``bad``; the digitise report comes back as ``report``. ``digitized``: the folder's
-    pictures already read by :func:`~ecgplot.digitize.folder.digitize_pictures` (several
-    runs, one reading)."""
+    ``bad``; files that are no pictures are skipped; every one is in the readings (the
+    digitise report). ``digitized``: the folder already read by
+    :func:`~ecgplot.digitize.folder.digitize_pictures` (several runs, one reading)."""
     predictors = load_predictors(run, backend)
-    names, signals, bad, rows = [], [], {}, []
-    if digitized is None:
-        digitized = digitize_pictures(folder, skip_bad)
-    for name, path, got, problem in digitized:
-        rows.append(report_row(name, path, got, problem))
-        if got is None:
-            bad[str(path)] = problem
-            continue
-        names.append(name)
-        signals.append(got.signal)
+    readings = list(digitize_pictures(folder, skip_bad) if digitized is None else digitized)
+    read = [r for r in readings if r.got is not None]
+    bad = {str(r.path): r.problem for r in readings if r.status == "unreadable"}
+    names, signals = [r.name for r in read], [r.got.signal for r in read]
     cfg = run.cfg
     probs = [
         predict_signals(predictors, signals[start : start + batch_size], cfg)
@@ -222,15 +237,15 @@ def predict_pictures(
     probs_arr = np.concatenate(probs) if probs else np.zeros((0, cfg.num_classes))
     hrs = [heart_rate_present(s, FS) for s in signals] if heart_rate_rule else None
     labels = decide(probs_arr, cfg.data.task, run.thresholds, hrs)
-    return Prediction(names, probs_arr, labels, bad, pd.DataFrame(rows))
+    return Prediction(names, probs_arr, labels, bad, readings)
 
 
 def write_prediction(pred: Prediction, task: int, answer: Path, probs: Path) -> None:
-    """answer.csv in the task's competition format, probs.csv, and bad_records.csv."""
+    """answer.csv in the task's competition format, probs.csv, bad_records.csv, and for
+    pictures the digitise report, beside the answer."""
     write_labels(answer, dict(zip(pred.names, pred.labels)), task)
     write_probs(probs, pred.names, pred.probs, task)
     if pred.bad:
         write_bad_records(answer.with_name("bad_records.csv"), pred.bad)
-    if pred.report is not None:
-        with atomic_path(answer.with_name(REPORT)) as tmp:
-            pred.report.to_csv(tmp, index=False)
+    if pred.readings is not None:
+        write_report(pred.readings, answer.parent)

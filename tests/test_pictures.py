@@ -116,6 +116,37 @@ def test_predict_images_end_to_end(task2_run, signals, tmp_path):  # noqa: F811
     assert "broken.jpg" in (tmp_path / "bad_records.csv").read_text()
 
 
+def test_digitize_then_predict_data_is_predict_images(task2_run, signals, tmp_path):  # noqa: F811
+    """The two-step route (digitize.py, then predict.py --data on its folder) gives the
+    probabilities predict.py --images gives: the digitised records keep their unprinted
+    stretches missing, marked by the report beside them; a NaN in a MAT record that no
+    report marks is still bad input."""
+    run = load_run(task2_run[0])
+    pics = _prints(signals, tmp_path / "pictures")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "digitize.py"),
+            "--images",
+            str(pics),
+            "--out",
+            str(tmp_path / "rec"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-800:]
+    two_step = predict_folder(run, tmp_path / "rec", heart_rate_rule=True)
+    direct = predict_pictures(run, pics, heart_rate_rule=True)
+    assert sorted(two_step.names) == sorted(direct.names) and len(direct.names) == 3
+    order = [two_step.names.index(n) for n in direct.names]
+    np.testing.assert_allclose(two_step.probs[order], direct.probs, atol=1e-6)
+    assert [two_step.labels[i] for i in order] == direct.labels
+    (tmp_path / "rec" / "digitize_report.csv").unlink()
+    with pytest.raises(BadInputError, match="NaN"):
+        predict_folder(run, tmp_path / "rec")
+
+
 def test_feature_runs_predict_pictures_and_ensemble_fuses_them(signals, physionet_t2, tmp_path):
     """Feature-model runs read the digitised prints from what they show (R peaks on the
     rhythm strip, each lead's beats in its 2.5 s), close to what they say of the full MAT

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..aiwin import BadInputError
 from .gain import read_gain
 from .layout import place_panels
+from .orientation import CLEAR_MISFIT, limb_misfit, turn_order, upright_choice
+from .page import unreadable
 from .rectify import rectify
 from .rows import find_trace_rows
 from .scale import measure_scale
@@ -26,15 +29,29 @@ class Digitized:
     layout: str
     rhythm: tuple[str, ...]
     px_per_mm: tuple[float, float]  # across, down
-    rotation_deg: float
+    rotation_deg: float  # how far the print is turned counter-clockwise, (-180, 180]
     paper_found: bool
     mm_per_mv: float
     gain_source: str  # "calibration pulse" or "assumed"
+    orientation_source: str = ""  # "limb leads" or "only reading" (see orientation.py)
 
     @property
     def printed(self) -> np.ndarray:
         """(12, 5000) bool: the samples the print shows."""
         return np.isfinite(self.signal)
+
+
+def read_upright(
+    upright: np.ndarray, source: str | Path, rhythm: tuple[str, ...] | None, mm_per_mv: float | None
+) -> tuple[np.ndarray, str, tuple[str, ...], tuple[float, float], float, str]:
+    """The stages on a rectified picture the right way up: (signal, layout, rhythm
+    leads, px per mm, mm per mV, gain source)."""
+    page = measure_scale(upright, source)
+    page = find_trace_rows(page)
+    page = place_panels(page, rhythm)
+    page = read_gain(page, mm_per_mv)
+    signal = read_traces(page)
+    return signal, page.layout, page.rhythm, page.px_per_mm, page.mm_per_mv, page.gain_source
 
 
 def digitize_picture(
@@ -43,23 +60,37 @@ def digitize_picture(
     rhythm: tuple[str, ...] | None = None,
     mm_per_mv: float | None = None,
 ) -> Digitized:
-    """Read a picture of a 12-lead print (RGB uint8) into a :class:`Digitized` record.
-    ``rhythm``: the rhythm-strip leads of a 3x4 print (default II; V1, II, V5 for
-    three); ``mm_per_mv``: the gain when the print has no calibration pulse (10). A
-    picture that is not a readable print is a BadInputError naming ``source``."""
+    """Read a picture of a 12-lead print (RGB uint8), turned any way, into a
+    :class:`Digitized` record. ``rhythm``: the rhythm-strip leads of a 3x4 print
+    (default II; V1, II, V5 for three); ``mm_per_mv``: the gain when the print has no
+    calibration pulse (10). A picture that is not a readable print, or whose way up
+    cannot be told, is a BadInputError naming ``source``."""
     upright, angle, paper = rectify(rgb)
-    page = measure_scale(upright, source)
-    page = find_trace_rows(page)
-    page = place_panels(page, rhythm)
-    page = read_gain(page, mm_per_mv)
-    signal = read_traces(page)
-    return Digitized(
-        signal,
-        page.layout,
-        page.rhythm,
-        page.px_per_mm,
-        angle,
-        paper,
-        page.mm_per_mv,
-        page.gain_source,
-    )
+    turns = turn_order(upright)
+    readings, misfits, refused = {}, {}, []
+    for k in turns:
+        try:
+            readings[k] = read_upright(
+                np.ascontiguousarray(np.rot90(upright, k)), source, rhythm, mm_per_mv
+            )
+        except BadInputError as exc:
+            refused.append(exc)
+            continue
+        misfits[k] = limb_misfit(readings[k][0])
+        if misfits[k] <= CLEAR_MISFIT:
+            break
+    if not readings:
+        raise refused[0]
+    choice = upright_choice(misfits, turns[0])
+    if choice is None:
+        told = ", ".join(f"{90 * k} degrees: {m:.2f}" for k, m in misfits.items())
+        raise unreadable(
+            source,
+            "which way up it is cannot be told (the limb leads' misfit to Einthoven's law, "
+            f"read turned {told}; an upright reading fits under {CLEAR_MISFIT})",
+        )
+    turn, why = choice
+    signal, layout, strips, px_per_mm, gain, gain_source = readings[turn]
+    rotation = (angle - 90.0 * turn + 180.0) % 360.0 - 180.0
+    rotation = 180.0 if rotation == -180.0 else rotation
+    return Digitized(signal, layout, strips, px_per_mm, rotation, paper, gain, gain_source, why)
