@@ -102,7 +102,9 @@ def _image(path: Path) -> np.ndarray:
 
 
 def _unreadable(path: Path, exc: Exception) -> BadInputError:
-    return BadInputError(path, f"not a readable image ({', '.join(PICTURE_SUFFIXES)}): {exc}")
+    """The decoder's complaint, without the file's path (the error names it once)."""
+    why = "" if isinstance(exc, UnidentifiedImageError) else f": {exc}".replace(str(path), "it")
+    return BadInputError(path, f"not a readable image ({', '.join(PICTURE_SUFFIXES)}){why}")
 
 
 def _register_heif(path: Path) -> None:

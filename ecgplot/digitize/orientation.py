@@ -1,19 +1,21 @@
 """Which way up a picture of a print is (0, 90, 180 or 270 degrees), from the print
-itself: its trace rows run along the longer extent of the trace ink (10 s at 25 mm/s is
-wider than the rows are tall), and of the readings that way round, upright and upside
-down, the upright one is the one whose limb leads obey Einthoven's law (III = II - I,
-aVR + aVL + aVF = 0: six leads in a plane of two), which an upside-down reading, with
-its leads read in each other's places and backwards in time, does not."""
+itself. Its trace rows run across where the ink's profile down the picture peaks at the
+rows' baselines. Of the readings that way round, upright and upside down, the upright
+one is the one whose limb leads obey Einthoven's law (III = II - I, aVR + aVL + aVF = 0:
+six leads in a plane of two), which an upside-down reading, with its leads read in each
+other's places and backwards in time, does not; where the law does not tell them apart
+(limb leads read badly), the one that found calibration pulses left of its rows."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 
 from .grid import separate
 
-WORK_PX = 1000  # the ink's extent is measured on a copy this long
-CLEAR_AXIS = 1.15  # the rows' axis is told when the ink is this much wider than tall
+WORK_PX = 1000  # the ink's profiles are measured on a copy this long
+PROFILE_SIGMA = 3.0  # px of that copy
 # (I, II) -> I, II, III, aVR, aVL, aVF
 LIMB_PLANE = np.array([[1, 0], [0, 1], [-1, 1], [-0.5, -0.5], [1, -0.5], [-0.5, 1]])
 MIN_SPAN = 250  # samples (0.5 s) of three or more limb leads shown together
@@ -21,24 +23,29 @@ CLEAR_MISFIT = 0.1  # a reading whose limb leads fit this well is upright
 MISFIT_RATIO = 1.5  # otherwise the better reading must fit this much better
 
 
+def _peakiness(profile: np.ndarray) -> float:
+    """Coefficient of variation of an ink profile, over the stretch it has ink in."""
+    profile = gaussian_filter1d(profile.astype(np.float64), PROFILE_SIGMA)
+    inked = np.flatnonzero(profile > 0.05 * profile.max()) if profile.max() > 0 else []
+    if len(inked) < 2:
+        return 0.0
+    profile = profile[inked[0] : inked[-1] + 1]
+    return float(profile.std() / profile.mean())
+
+
 def turn_order(rgb: np.ndarray) -> list[int]:
-    """Quarter turns (counter-clockwise, as ``np.rot90``) to try, most likely first: the
-    one that lays the ink's longer extent across, then its upside-down; where the ink
-    is about as tall as wide, the other two as well."""
+    """All four quarter turns (counter-clockwise, as ``np.rot90``), most likely first:
+    the one that lays the trace rows across (the ink's profile down a print peaks at
+    each row's baseline, across it is even), then its upside-down, then the other two
+    (a 12x1 print's QRS complexes, all in the same columns, can peak the profile across
+    as much)."""
     h, w = rgb.shape[:2]
     scale = min(1.0, WORK_PX / max(h, w))
     small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), cv2.INTER_AREA)
     mask = separate(small).mask
-    extent = []
-    for axis in (0, 1):  # columns (across), rows (down)
-        at = np.flatnonzero(mask.any(axis=axis))
-        extent.append(float(np.subtract(*np.percentile(at, [99, 1]))) if len(at) > 1 else 0.0)
-    across, down = extent
-    first = 0 if across >= down else 1
-    turns = [first, first + 2]
-    if max(across, down) < CLEAR_AXIS * min(across, down):
-        turns += [1 - first, 3 - first]
-    return turns
+    down, across = _peakiness(mask.sum(axis=1)), _peakiness(mask.sum(axis=0))
+    first = 0 if down >= across else 1
+    return [first, first + 2, 1 - first, 3 - first]
 
 
 def limb_misfit(signal: np.ndarray) -> float:
@@ -79,16 +86,20 @@ def _misfit(spans: list[tuple[np.ndarray, np.ndarray]], drop: int | None) -> flo
     return off / total if total > 0 else float("nan")
 
 
-def upright_choice(misfits: dict[int, float], first: int) -> tuple[int, str] | None:
-    """(quarter turn, why) of the upright reading among the readings' limb misfits (by
-    turn; NaN: a reading that cannot tell), or None when they do not tell it. The best
-    must fit clearly, or clearly better than the next; the only reading stands when it
-    is the picture's own way up (``first``)."""
+def upright_choice(misfits: dict[int, float], pulses: dict[int, bool]) -> tuple[int, str] | None:
+    """(quarter turn, why) of the upright reading, from each reading's limb misfit (by
+    turn; NaN: it cannot tell) and whether it found calibration pulses, or None when
+    they do not tell it. The best fit must be clear, or clearly better than the next;
+    else the one reading that found pulses; the only reading stands when it is of the
+    picture as given (turn 0)."""
     told = sorted((m, k) for k, m in misfits.items() if np.isfinite(m))
     if told:
         best, turn = told[0]
         if best <= CLEAR_MISFIT or (len(told) > 1 and told[1][0] >= MISFIT_RATIO * best):
             return turn, "limb leads"
-    if list(misfits) == [first]:
-        return first, "only reading"
+    with_pulses = [k for k in misfits if pulses.get(k)]
+    if len(misfits) > 1 and len(with_pulses) == 1:
+        return with_pulses[0], "calibration pulses"
+    if list(misfits) == [0]:
+        return 0, "only reading"
     return None

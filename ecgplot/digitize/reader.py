@@ -13,7 +13,7 @@ from ..aiwin import BadInputError
 from .gain import read_gain
 from .layout import place_panels
 from .orientation import CLEAR_MISFIT, limb_misfit, turn_order, upright_choice
-from .page import unreadable
+from .page import Page, unreadable
 from .rectify import rectify
 from .rows import find_trace_rows
 from .scale import measure_scale
@@ -33,7 +33,7 @@ class Digitized:
     paper_found: bool
     mm_per_mv: float
     gain_source: str  # "calibration pulse" or "assumed"
-    orientation_source: str = ""  # "limb leads" or "only reading" (see orientation.py)
+    orientation_source: str = ""  # limb leads, calibration pulses, only reading (orientation.py)
 
     @property
     def printed(self) -> np.ndarray:
@@ -43,15 +43,74 @@ class Digitized:
 
 def read_upright(
     upright: np.ndarray, source: str | Path, rhythm: tuple[str, ...] | None, mm_per_mv: float | None
-) -> tuple[np.ndarray, str, tuple[str, ...], tuple[float, float], float, str]:
-    """The stages on a rectified picture the right way up: (signal, layout, rhythm
-    leads, px per mm, mm per mV, gain source)."""
+) -> tuple[Page, np.ndarray]:
+    """The stages on a rectified picture the right way up: the page they found and the
+    (12, 5000) signal read from it."""
     page = measure_scale(upright, source)
     page = find_trace_rows(page)
     page = place_panels(page, rhythm)
     page = read_gain(page, mm_per_mv)
-    signal = read_traces(page)
-    return signal, page.layout, page.rhythm, page.px_per_mm, page.mm_per_mv, page.gain_source
+    return page, read_traces(page)
+
+
+@dataclass(frozen=True)
+class PrintReading:
+    """A picture read: the record, the picture as it was read (rectified, upright) and
+    the page geometry found on it (rows, panels, scale), to show what was read where."""
+
+    digitized: Digitized
+    picture: np.ndarray
+    page: Page
+
+
+def read_print(
+    rgb: np.ndarray,
+    source: str | Path = "picture",
+    rhythm: tuple[str, ...] | None = None,
+    mm_per_mv: float | None = None,
+) -> PrintReading:
+    """:func:`digitize_picture`, keeping the upright picture and its page geometry."""
+    upright, angle, paper = rectify(rgb)
+    turns = turn_order(upright)
+    readings, misfits, refused = {}, {}, []
+    for k in turns:
+        turned = np.ascontiguousarray(np.rot90(upright, k))
+        try:
+            readings[k] = (turned, *read_upright(turned, source, rhythm, mm_per_mv))
+        except BadInputError as exc:
+            refused.append(exc)
+            continue
+        misfits[k] = limb_misfit(readings[k][2])
+        if misfits[k] <= CLEAR_MISFIT:
+            break
+    if not readings:
+        raise refused[0]
+    pulses = {k: page.gain_source == "calibration pulse" for k, (_, page, _) in readings.items()}
+    choice = upright_choice(misfits, pulses)
+    if choice is None:
+        told = ", ".join(f"{90 * k} degrees: {m:.2f}" for k, m in misfits.items())
+        raise unreadable(
+            source,
+            "which way up it is cannot be told (the limb leads' misfit to Einthoven's law, "
+            f"read turned {told}; an upright reading fits under {CLEAR_MISFIT}; calibration "
+            "pulses found both ways or neither)",
+        )
+    turn, why = choice
+    picture, page, signal = readings[turn]
+    rotation = (angle - 90.0 * turn + 180.0) % 360.0 - 180.0
+    rotation = 180.0 if rotation == -180.0 else rotation
+    got = Digitized(
+        signal,
+        page.layout,
+        page.rhythm,
+        page.px_per_mm,
+        rotation,
+        paper,
+        page.mm_per_mv,
+        page.gain_source,
+        why,
+    )
+    return PrintReading(got, picture, page)
 
 
 def digitize_picture(
@@ -65,32 +124,4 @@ def digitize_picture(
     (default II; V1, II, V5 for three); ``mm_per_mv``: the gain when the print has no
     calibration pulse (10). A picture that is not a readable print, or whose way up
     cannot be told, is a BadInputError naming ``source``."""
-    upright, angle, paper = rectify(rgb)
-    turns = turn_order(upright)
-    readings, misfits, refused = {}, {}, []
-    for k in turns:
-        try:
-            readings[k] = read_upright(
-                np.ascontiguousarray(np.rot90(upright, k)), source, rhythm, mm_per_mv
-            )
-        except BadInputError as exc:
-            refused.append(exc)
-            continue
-        misfits[k] = limb_misfit(readings[k][0])
-        if misfits[k] <= CLEAR_MISFIT:
-            break
-    if not readings:
-        raise refused[0]
-    choice = upright_choice(misfits, turns[0])
-    if choice is None:
-        told = ", ".join(f"{90 * k} degrees: {m:.2f}" for k, m in misfits.items())
-        raise unreadable(
-            source,
-            "which way up it is cannot be told (the limb leads' misfit to Einthoven's law, "
-            f"read turned {told}; an upright reading fits under {CLEAR_MISFIT})",
-        )
-    turn, why = choice
-    signal, layout, strips, px_per_mm, gain, gain_source = readings[turn]
-    rotation = (angle - 90.0 * turn + 180.0) % 360.0 - 180.0
-    rotation = 180.0 if rotation == -180.0 else rotation
-    return Digitized(signal, layout, strips, px_per_mm, rotation, paper, gain, gain_source, why)
+    return read_print(rgb, source, rhythm, mm_per_mv).digitized
