@@ -53,5 +53,13 @@ class Page:
         return unreadable(self.source, problem)
 
 
+def upside_down(page: Page) -> Page:
+    """A page of the scale stage turned 180 degrees: the same ink and grid pitch."""
+    width = page.mask.shape[1]
+    lo, hi = page.ink_cols
+    mask = np.ascontiguousarray(page.mask[::-1, ::-1])
+    return Page(page.source, mask, page.px_per_mm, (width - 1 - hi, width - 1 - lo))
+
+
 def unreadable(source: str | Path, problem: str) -> BadInputError:
     return BadInputError(source, f"not a readable ECG print: {problem}")

@@ -13,7 +13,7 @@ from ..aiwin import BadInputError
 from .gain import read_gain
 from .layout import place_panels
 from .orientation import CLEAR_MISFIT, limb_misfit, turn_order, upright_choice
-from .page import Page, unreadable
+from .page import Page, unreadable, upside_down
 from .rectify import rectify
 from .rows import find_trace_rows
 from .scale import measure_scale
@@ -41,16 +41,30 @@ class Digitized:
         return np.isfinite(self.signal)
 
 
-def read_upright(
-    upright: np.ndarray, source: str | Path, rhythm: tuple[str, ...] | None, mm_per_mv: float | None
+def read_page(
+    page: Page, rhythm: tuple[str, ...] | None, mm_per_mv: float | None
 ) -> tuple[Page, np.ndarray]:
-    """The stages on a rectified picture the right way up: the page they found and the
-    (12, 5000) signal read from it."""
-    page = measure_scale(upright, source)
+    """The stages after the scale, on a page the right way up: the page they found and
+    the (12, 5000) signal read from it."""
     page = find_trace_rows(page)
     page = place_panels(page, rhythm)
     page = read_gain(page, mm_per_mv)
     return page, read_traces(page)
+
+
+def _scaled_turns(upright: np.ndarray, source: str | Path, turns: list[int]):
+    """(turn, scaled page or the scale stage's error) for each quarter turn: the scale
+    is measured once an axis, its upside-down page is the same page turned."""
+    scaled: dict[int, Page | BadInputError] = {}
+    for k in turns:
+        axis = k % 2
+        if axis not in scaled:
+            try:
+                scaled[axis] = measure_scale(np.ascontiguousarray(np.rot90(upright, axis)), source)
+            except BadInputError as exc:
+                scaled[axis] = exc
+        page = scaled[axis]
+        yield k, upside_down(page) if k >= 2 and isinstance(page, Page) else page
 
 
 @dataclass(frozen=True)
@@ -73,19 +87,20 @@ def read_print(
     upright, angle, paper = rectify(rgb)
     turns = turn_order(upright)
     readings, misfits, refused = {}, {}, []
-    for k in turns:
-        turned = np.ascontiguousarray(np.rot90(upright, k))
+    for k, page in _scaled_turns(upright, source, turns):
         try:
-            readings[k] = (turned, *read_upright(turned, source, rhythm, mm_per_mv))
+            if isinstance(page, BadInputError):
+                raise page
+            readings[k] = read_page(page, rhythm, mm_per_mv)
         except BadInputError as exc:
             refused.append(exc)
             continue
-        misfits[k] = limb_misfit(readings[k][2])
+        misfits[k] = limb_misfit(readings[k][1])
         if misfits[k] <= CLEAR_MISFIT:
             break
     if not readings:
         raise refused[0]
-    pulses = {k: page.gain_source == "calibration pulse" for k, (_, page, _) in readings.items()}
+    pulses = {k: page.gain_source == "calibration pulse" for k, (page, _) in readings.items()}
     choice = upright_choice(misfits, pulses)
     if choice is None:
         told = ", ".join(f"{90 * k} degrees: {m:.2f}" for k, m in misfits.items())
@@ -96,7 +111,8 @@ def read_print(
             "pulses found both ways or neither)",
         )
     turn, why = choice
-    picture, page, signal = readings[turn]
+    page, signal = readings[turn]
+    picture = np.ascontiguousarray(np.rot90(upright, turn))
     rotation = (angle - 90.0 * turn + 180.0) % 360.0 - 180.0
     rotation = 180.0 if rotation == -180.0 else rotation
     got = Digitized(
