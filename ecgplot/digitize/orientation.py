@@ -53,8 +53,8 @@ def limb_misfit(signal: np.ndarray) -> float:
     stretches (0.5 s or longer) where three or more limb leads are shown together; NaN
     where there is none. Where five or more are shown everywhere (6x2, 12x1 prints), the
     lead whose leaving out fits best is left out (one lead read badly does not hide a
-    print's way up). About 0.01
-    for a good reading of an upright print, 0.2-0.9 for an upside-down one."""
+    print's way up). About 0.01 for a good reading of an upright print, 0.2-0.9 for an
+    upside-down one."""
     limb = signal[:6].astype(np.float64)
     shown = np.isfinite(limb)
     change = np.flatnonzero(np.any(shown[:, 1:] != shown[:, :-1], axis=0)) + 1
