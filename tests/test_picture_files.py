@@ -74,27 +74,38 @@ def test_turned_pictures_are_read_upright_or_refused(records, prints, tmp_path):
 
 
 @pytest.mark.parametrize("layout", ["6x2", "12x1"])
-def test_turned_cart_prints_with_crossing_complexes_are_never_read_wrong(records, layout):
+def test_turned_cart_prints_with_crossing_complexes_read_as_upright(records, layout):
     """Cart prints with rows as tight as carts print them (the tall complexes cross the
     next row; drawers/cart.py), scanned and as close-up photos with perspective, turned
-    0 to 270 degrees: each is read the right way up (its turn reported) or refused with
-    the reason, never read the wrong way up. (How well: not always within 1 dB of
-    upright here; rectifying is done before the turn is known, see docs/experiments.)"""
+    90 to 270 degrees: each is read the right way up (its turn reported) and within
+    1 dB of the upright picture's reading, or refused with the reason as the upright
+    picture is; never read the wrong way up. (Before, a turned picture was rectified as
+    it lay: 6x2 close-up 9.6 / 7.4 / 11.3 / 7.7 dB at 0 / 90 / 180 / 270 degrees.)"""
     name = NAMES[0]
     pitch = 15.0 if layout == "12x1" else 28.0
     page = cart.draw_cart(records[name], cart.CartStyle(layout=layout, row_pitch_mm=pitch))
     rng = np.random.default_rng(2)
     read = 0
     for picture in (cart.scanned(page.image, rng), cart.close_up(page.image, rng)):
+        readings = {}
         for k in range(4):
             try:
                 got = digitize_picture(np.ascontiguousarray(np.rot90(picture, k)), f"turned {k}")
             except BadInputError as exc:
                 assert "not a readable ECG print" in str(exc), exc
+                readings[k] = None
                 continue
             read += 1
             assert abs((got.rotation_deg - 90 * k + 180) % 360 - 180) < 3, (layout, k)
-            assert _snr(records[name], got, page.printed) > 3.0, (layout, k)  # not backwards
+            readings[k] = _snr(records[name], got, page.printed)
+            assert readings[k] > 3.0, (layout, k)  # not backwards
+        if readings[0] is None:
+            assert all(v is None for v in readings.values()), (layout, readings)
+        else:
+            assert all(v is not None and abs(v - readings[0]) <= 1.0 for v in readings.values()), (
+                layout,
+                readings,
+            )
     assert read >= 4
 
 

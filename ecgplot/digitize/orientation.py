@@ -86,12 +86,14 @@ def _misfit(spans: list[tuple[np.ndarray, np.ndarray]], drop: int | None) -> flo
     return off / total if total > 0 else float("nan")
 
 
-def upright_choice(misfits: dict[int, float], pulses: dict[int, bool]) -> tuple[int, str] | None:
+def upright_choice(
+    misfits: dict[int, float], pulses: dict[int, bool], as_given: int = 0
+) -> tuple[int, str] | None:
     """(quarter turn, why) of the upright reading, from each reading's limb misfit (by
     turn; NaN: it cannot tell) and whether it found calibration pulses, or None when
     they do not tell it. The best fit must be clear, or clearly better than the next;
     else the one reading that found pulses; the only reading stands when it is of the
-    picture as given (turn 0)."""
+    picture as the user gave it (turn ``as_given``)."""
     told = sorted((m, k) for k, m in misfits.items() if np.isfinite(m))
     if told:
         best, turn = told[0]
@@ -100,6 +102,6 @@ def upright_choice(misfits: dict[int, float], pulses: dict[int, bool]) -> tuple[
     with_pulses = [k for k in misfits if pulses.get(k)]
     if len(misfits) > 1 and len(with_pulses) == 1:
         return with_pulses[0], "calibration pulses"
-    if list(misfits) == [0]:
-        return 0, "only reading"
+    if list(misfits) == [as_given]:
+        return as_given, "only reading"
     return None

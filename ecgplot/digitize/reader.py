@@ -77,17 +77,36 @@ class PrintReading:
     page: Page
 
 
-def read_print(
-    rgb: np.ndarray,
-    source: str | Path = "picture",
-    rhythm: tuple[str, ...] | None = None,
-    mm_per_mv: float | None = None,
-) -> PrintReading:
-    """:func:`digitize_picture`, keeping the upright picture and its page geometry."""
-    upright, angle, paper = rectify(rgb)
-    turns = turn_order(upright)
+TRIED_TURNS = (0, 1, 3, 2)  # quarter turns a picture is rectified at, in turn, until one reads
+
+
+@dataclass(frozen=True)
+class _Told:
+    """A reading: the quarter turns the picture was given before rectifying (``pre``)
+    and after (``turn``), why that way up, the rectified picture and what rectify found."""
+
+    pre: int
+    turn: int
+    why: str
+    page: Page
+    signal: np.ndarray
+    upright: np.ndarray
+    angle: float
+    paper: bool
+
+    @property
+    def total(self) -> int:
+        """Quarter turns, counter-clockwise, from the picture as given to upright."""
+        return (self.pre + self.turn) % 4
+
+
+def _tell_turn(rgb: np.ndarray, source: str | Path, rhythm, mm_per_mv, pre: int) -> _Told:
+    """Rectify ``rgb`` turned ``pre`` quarters, then read its turns, most likely first,
+    until one is clearly upright; the upright reading by
+    :func:`~.orientation.upright_choice`."""
+    upright, angle, paper = rectify(np.ascontiguousarray(np.rot90(rgb, pre)))
     readings, misfits, refused = {}, {}, []
-    for k, page in _scaled_turns(upright, source, turns):
+    for k, page in _scaled_turns(upright, source, turn_order(upright)):
         try:
             if isinstance(page, BadInputError):
                 raise page
@@ -101,7 +120,7 @@ def read_print(
     if not readings:
         raise refused[0]
     pulses = {k: page.gain_source == "calibration pulse" for k, (page, _) in readings.items()}
-    choice = upright_choice(misfits, pulses)
+    choice = upright_choice(misfits, pulses, as_given=-pre % 4)
     if choice is None:
         told = ", ".join(f"{90 * k} degrees: {m:.2f}" for k, m in misfits.items())
         raise unreadable(
@@ -112,19 +131,70 @@ def read_print(
         )
     turn, why = choice
     page, signal = readings[turn]
-    picture = np.ascontiguousarray(np.rot90(upright, turn))
-    rotation = (angle - 90.0 * turn + 180.0) % 360.0 - 180.0
+    return _Told(pre, turn, why, page, signal, upright, angle, paper)
+
+
+def _told_turn(rgb: np.ndarray, source: str | Path, rhythm, mm_per_mv) -> _Told:
+    """The reading that tells which way up ``rgb`` is. Where every turn of the rectified
+    picture is refused, or the way up is not told, the picture is turned each of
+    ``TRIED_TURNS`` before rectifying (rectifying a cart's close-up or tight rows can
+    fail one way round and not another); the first error when no way round tells it."""
+    errors = []
+    for pre in TRIED_TURNS:
+        try:
+            return _tell_turn(rgb, source, rhythm, mm_per_mv, pre)
+        except BadInputError as exc:
+            errors.append(exc)
+    raise errors[0]
+
+
+def _read_upright(rgb: np.ndarray, total: int, source: str | Path, rhythm, mm_per_mv, why: str):
+    """Read ``rgb`` turned ``total`` quarters, upright: rectified as it then stands, or
+    where that is refused turned each of ``TRIED_TURNS`` before rectifying and turned
+    back after; the first error when every try is refused."""
+    refused = []
+    for s in TRIED_TURNS:
+        upright, angle, paper = rectify(np.ascontiguousarray(np.rot90(rgb, total + s)))
+        turn = -s % 4
+        _, page = next(_scaled_turns(upright, source, [turn]))
+        try:
+            if isinstance(page, BadInputError):
+                raise page
+            page, signal = read_page(page, rhythm, mm_per_mv)
+        except BadInputError as exc:
+            refused.append(exc)
+            continue
+        return _Told((total + s) % 4, turn, why, page, signal, upright, angle, paper)
+    raise refused[0]
+
+
+def read_print(
+    rgb: np.ndarray,
+    source: str | Path = "picture",
+    rhythm: tuple[str, ...] | None = None,
+    mm_per_mv: float | None = None,
+) -> PrintReading:
+    """:func:`digitize_picture`, keeping the upright picture and its page geometry. Once
+    the way up is told, a picture that was not read as given is turned upright and read
+    again (:func:`_read_upright`: rectifying a turned picture is not the same, in its
+    grid tiles and fine angle), so that a turned picture reads as the upright one does."""
+    told = _told_turn(rgb, source, rhythm, mm_per_mv)
+    if told.pre or told.turn:
+        told = _read_upright(rgb, told.total, source, rhythm, mm_per_mv, told.why)
+    page = told.page
+    picture = np.ascontiguousarray(np.rot90(told.upright, told.turn))
+    rotation = (told.angle - 90.0 * told.total + 180.0) % 360.0 - 180.0
     rotation = 180.0 if rotation == -180.0 else rotation
     got = Digitized(
-        signal,
+        told.signal,
         page.layout,
         page.rhythm,
         page.px_per_mm,
         rotation,
-        paper,
+        told.paper,
         page.mm_per_mv,
         page.gain_source,
-        why,
+        told.why,
     )
     return PrintReading(got, picture, page)
 
