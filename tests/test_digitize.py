@@ -211,6 +211,35 @@ def test_tall_complexes_crossing_into_the_next_row_on_a_cart_scan(records):
     assert np.median(medians) >= 14.0 and min(medians) >= 12.0, np.round(medians, 1)
 
 
+@pytest.mark.parametrize("cut", ["top", "bottom"])
+def test_a_12x1_picture_whose_frame_cuts_an_outer_row_reads_the_rows_it_shows(records, cut):
+    """A 12x1 print with rows 15 mm apart (drawers/cart.py), the picture's frame cutting
+    through lead I's trace (or V6's) a little beyond its baseline, as a close-up photo
+    of a 12x1 print does: the eleven rows it shows are read as their own leads, the cut
+    lead is left unread (a row read as its neighbour's lead would score about 0 dB).
+    Before, such pictures were refused ("found 11 trace rows")."""
+    lost = 0 if cut == "top" else 11
+    # the record whose cut lead dips furthest below its baseline: its complexes show
+    name = max(
+        records, key=lambda k: np.median(records[k][lost]) - np.percentile(records[k][lost], 1)
+    )
+    style = cart.CartStyle(layout="12x1", row_pitch_mm=15.0, mm_per_mv=5.0)
+    page = cart.draw_cart(records[name], style)
+    # the drawer centres its rows on the A4 page, baselines on whole millimetres
+    first_mm = 210.0 - round(105.0 + 15.0 * 11 / 2)  # lead I's baseline from the top
+    if cut == "top":
+        picture = page.image[int((first_mm + 1.5) * page.px_per_mm) :]
+    else:
+        picture = page.image[: int((first_mm + 15.0 * 11 - 1.5) * page.px_per_mm)]
+    got = digitize_picture(cart.scanned(picture, np.random.default_rng(4)), f"{name}_{cut}.jpg")
+    assert got.layout == "12x1"
+    assert not got.printed[lost].any()
+    snr = _snr(records[name], got, page)
+    shown = np.delete(snr, lost)
+    limb = np.delete(snr[:6], lost) if lost < 6 else snr[:6]  # read from the row it is on
+    assert np.median(shown) >= 12.0 and limb.min() >= 10.0, (name, np.round(snr, 1))
+
+
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "page", "text", "checkerboard", "camera"])
 def test_pictures_that_are_not_ecg_prints_are_refused_naming_the_file(name):
     img = getattr(skimage.data, name)()

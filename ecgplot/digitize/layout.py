@@ -13,6 +13,10 @@ from .trace import column_runs
 
 STROKE_MM = 3.0  # a column separator is a vertical stroke at least this long
 PIECE_FIT = 0.1  # a panel printed apart is its time span wide, within this share
+MAX_12X1_PITCH_MM = 20.0  # rows closer than this are a 12x1 print's (3x4, 6x2: 25 mm up)
+MIN_12X1_SHOWN = 9  # of its 12 rows a cut 12x1 picture must show
+CUT_ROW_ROOM = 0.6  # pitches of picture beyond the outer row where a cut row's ink may lie
+CUT_ROW_SPREAD = 0.4  # share of the 10 s (in 0.5 s steps) a cut row's complexes ink there
 
 
 def panel_origins(
@@ -49,18 +53,62 @@ def has_separators(page: Page) -> bool:
     return True
 
 
+def _spread(strip: np.ndarray) -> float:
+    """Share of 20 equal stretches across ``strip`` that hold ink: a cut row's complexes
+    come every beat, a header's text stands in one place."""
+    if strip.size == 0:
+        return 0.0
+    return float(np.mean([c.any() for c in np.array_split(strip.any(axis=0), 20)]))
+
+
+def cut_12x1_rows(page: Page) -> int | None:
+    """How many rows of a 12x1 print lie above the rows found when the picture's frame
+    cut the outer ones off (a close-up photo): rows as close as only 12x1 prints have
+    them, 9-11 found, and the missing ones beyond the outer rows on the side or sides
+    where the picture shows a cut row's complexes; None when the rows are not that."""
+    baselines, mask = page.baselines, page.mask
+    missing = 12 - len(baselines)
+    if not 1 <= missing <= 12 - MIN_12X1_SHOWN:
+        return None
+    pitch = float(np.median(np.diff(baselines)))
+    if pitch > MAX_12X1_PITCH_MM * page.px_per_mm[1]:
+        return None
+    lo, hi = page.ink_cols
+    top, bottom = int(baselines[0] - pitch / 2), int(baselines[-1] + pitch / 2)
+    room = (CUT_ROW_ROOM - 0.5) * pitch
+    cut = [
+        edge >= room and _spread(strip) >= CUT_ROW_SPREAD
+        for edge, strip in (
+            (top, mask[: max(top, 0), lo:hi]),
+            (mask.shape[0] - bottom, mask[bottom:, lo:hi]),
+        )
+    ]
+    if cut == [True, True]:
+        return 1 if missing == 2 else None
+    if cut == [True, False]:
+        return missing
+    return 0 if cut == [False, True] else None
+
+
 def place_panels(page: Page, rhythm: tuple[str, ...] | None) -> Page:
     """The page with its template (3x4 prints whose three rows are each printed in four
-    pieces, or that show separators, are 3x4) and each panel's origin; ``rhythm``: the
+    pieces, or that show separators, are 3x4; a 12x1 print may have outer rows cut off,
+    :func:`cut_12x1_rows`, their leads unread) and each panel's origin; ``rhythm``: the
     rhythm-strip leads of a 3x4 print (None: the usual ones for their count)."""
     pieces = page.pieces
     apart_3x4 = len(pieces) >= 3 and all(len(p) == 4 for p in pieces[:3])
     separators = apart_3x4 or has_separators(page)
+    above = 0
     try:
         layout, strips = choose_template(len(page.baselines), separators, rhythm)
     except ValueError as exc:
-        raise page.fail(str(exc)) from exc
-    row_panels = [[p for p in panels(layout, strips) if p.row == r] for r in range(len(page.bands))]
+        above = cut_12x1_rows(page)
+        if above is None:
+            raise page.fail(str(exc)) from exc
+        layout, strips = "12x1", ()
+    row_panels = [
+        [p for p in panels(layout, strips) if p.row == r + above] for r in range(len(page.bands))
+    ]
     origins = [
         panel_origins(ps, pieces[r], page.x0s[r], page.px_per_s) for r, ps in enumerate(row_panels)
     ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .grid import separate
+
 TILES = (4, 6)  # down, across
 WORK_PX = 1200  # long side the direction search runs at
 MAX_TURN_DEG = 10.0  # line directions searched either way of the picture's axes
@@ -18,18 +20,18 @@ MIN_WARP = 0.002  # corner movement (share of the long side) worth a warp
 MAX_WARP = 0.15  # more than this is not a perspective the grid could have told
 
 
-def scaled(gray: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
-    """``gray`` shrunk to ``long_side`` pixels along its long side (never enlarged), and
-    the factor."""
-    scale = long_side / max(gray.shape)
+def scaled(image: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
+    """``image`` (grey or colour) shrunk to ``long_side`` pixels along its long side
+    (never enlarged), and the factor."""
+    scale = long_side / max(image.shape[:2])
     if scale >= 1:
-        return gray, 1.0
-    return cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), scale
+        return image, 1.0
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), scale
 
 
 def line_darkness(gray: np.ndarray, window: int) -> np.ndarray:
     """Darkness above its local mean over ``window`` pixels: lines, not shading."""
-    dark = (255 - gray).astype(np.float32)
+    dark = (255 - np.asarray(gray, np.float32)).astype(np.float32)
     dark -= cv2.blur(dark, (window, window))
     return np.maximum(dark, 0)
 
@@ -71,8 +73,10 @@ def _vanishing_point(lines: list[np.ndarray]) -> np.ndarray:
 def grid_homography(rgb: np.ndarray) -> np.ndarray | None:
     """3x3 homography (picture pixels to rectified pixels) that squares the grid, or None
     when the grid's lines are already parallel and square, or cannot be told."""
-    gray, scale = scaled(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), WORK_PX)
-    dark = line_darkness(gray, 15)
+    small, scale = scaled(rgb, WORK_PX)
+    # the grid's lines only: the trace's strokes (a 12x1 print's QRS complexes stand in
+    # columns, its baselines wander) would pull the directions off
+    dark = line_darkness(255.0 * (1.0 - separate(small).grid), 15)
     h, w = dark.shape
     families: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     cx, cy, norm = w / 2, h / 2, max(w, h)
