@@ -10,8 +10,8 @@ import numpy as np
 
 from .grid import separate
 
-TILES = (4, 6)  # down, across
-WORK_PX = 1200  # long side the direction search runs at
+TILES = (3, 4)  # down, across: large tiles, many lines each, sharp directions
+WORK_PX = 2000  # long side the direction search runs at (1 mm lines stay apart)
 MAX_TURN_DEG = 10.0  # line directions searched either way of the picture's axes
 MIN_SHARPNESS = 1.5  # a tile's best direction must beat the tile's typical one this much
 MIN_TILES = 8  # tiles with a clear direction needed in each family
