@@ -67,6 +67,15 @@ def _scaled_turns(upright: np.ndarray, source: str | Path, turns: list[int]):
         yield k, upside_down(page) if k >= 2 and isinstance(page, Page) else page
 
 
+def _read_scaled(
+    page: Page | BadInputError, rhythm: tuple[str, ...] | None, mm_per_mv: float | None
+) -> tuple[Page, np.ndarray]:
+    """:func:`read_page` on a page of :func:`_scaled_turns`; its scale stage's error."""
+    if isinstance(page, BadInputError):
+        raise page
+    return read_page(page, rhythm, mm_per_mv)
+
+
 @dataclass(frozen=True)
 class PrintReading:
     """A picture read: the record, the picture as it was read (rectified, upright) and
@@ -108,9 +117,7 @@ def _tell_turn(rgb: np.ndarray, source: str | Path, rhythm, mm_per_mv, pre: int)
     readings, misfits, refused = {}, {}, []
     for k, page in _scaled_turns(upright, source, turn_order(upright)):
         try:
-            if isinstance(page, BadInputError):
-                raise page
-            readings[k] = read_page(page, rhythm, mm_per_mv)
+            readings[k] = _read_scaled(page, rhythm, mm_per_mv)
         except BadInputError as exc:
             refused.append(exc)
             continue
@@ -148,23 +155,24 @@ def _told_turn(rgb: np.ndarray, source: str | Path, rhythm, mm_per_mv) -> _Told:
     raise errors[0]
 
 
-def _read_upright(rgb: np.ndarray, total: int, source: str | Path, rhythm, mm_per_mv, why: str):
-    """Read ``rgb`` turned ``total`` quarters, upright: rectified as it then stands, or
-    where that is refused turned each of ``TRIED_TURNS`` before rectifying and turned
-    back after; the first error when every try is refused."""
+def _read_upright(rgb: np.ndarray, told: _Told, source: str | Path, rhythm, mm_per_mv) -> _Told:
+    """Read ``rgb`` turned upright (``told.total`` quarters): rectified as it then
+    stands, or where that is refused turned each of ``TRIED_TURNS`` before rectifying
+    and turned back after (the way round ``told`` was read from is ``told`` itself); the
+    first error when every try is refused."""
     refused = []
     for s in TRIED_TURNS:
-        upright, angle, paper = rectify(np.ascontiguousarray(np.rot90(rgb, total + s)))
-        turn = -s % 4
+        pre, turn = (told.total + s) % 4, -s % 4
+        if pre == told.pre:
+            return told
+        upright, angle, paper = rectify(np.ascontiguousarray(np.rot90(rgb, pre)))
         _, page = next(_scaled_turns(upright, source, [turn]))
         try:
-            if isinstance(page, BadInputError):
-                raise page
-            page, signal = read_page(page, rhythm, mm_per_mv)
+            page, signal = _read_scaled(page, rhythm, mm_per_mv)
         except BadInputError as exc:
             refused.append(exc)
             continue
-        return _Told((total + s) % 4, turn, why, page, signal, upright, angle, paper)
+        return _Told(pre, turn, told.why, page, signal, upright, angle, paper)
     raise refused[0]
 
 
@@ -180,7 +188,7 @@ def read_print(
     grid tiles and fine angle), so that a turned picture reads as the upright one does."""
     told = _told_turn(rgb, source, rhythm, mm_per_mv)
     if told.pre or told.turn:
-        told = _read_upright(rgb, told.total, source, rhythm, mm_per_mv, told.why)
+        told = _read_upright(rgb, told, source, rhythm, mm_per_mv)
     page = told.page
     picture = np.ascontiguousarray(np.rot90(told.upright, told.turn))
     rotation = (told.angle - 90.0 * told.total + 180.0) % 360.0 - 180.0
