@@ -10,6 +10,9 @@ predict.py). ``--probs`` adds an external model: its out-of-fold probs.csv and t
 probs.csv, same format. The fusion is fitted on the out-of-fold probabilities; thresholds
 and label rules are chosen on the fused out-of-fold probabilities. Writes answer.csv,
 probs.csv, oof_probs.csv and ensemble.json (weights, out-of-fold metrics) beside --out.
+``--fit-pictures`` fits the fusion and thresholds on the runs' out-of-fold probabilities
+of pictures of their records too (``oof_picture_probs.csv``, from ``predict.py --oof``),
+so that they hold on pictures.
 """
 
 from __future__ import annotations
@@ -42,6 +45,13 @@ def main() -> int:
         help="pictures of prints: digitised, then the runs predict them here (a picture "
         "that is not a readable print stops the run, named)",
     )
+    p.add_argument(
+        "--fit-pictures",
+        action="store_true",
+        help="fit the fusion and thresholds on the runs' out-of-fold probabilities of "
+        "pictures of their records (oof_picture_probs.csv from predict.py --oof) as well "
+        "as of MAT records, so they hold on pictures",
+    )
     p.add_argument("--labels", type=Path, help="trainreference.csv (default: first run's data)")
     p.add_argument(
         "--method", choices=("weights", "class_weights", "mean", "stack"), default="weights"
@@ -62,7 +72,9 @@ def main() -> int:
             from ecgplot.digitize.folder import digitize_pictures
 
             digitized = list(digitize_pictures(args.images))
-        members = [run_member(r, args.data, args.images, digitized) for r in args.runs]
+        members = [
+            run_member(r, args.data, args.images, digitized, args.fit_pictures) for r in args.runs
+        ]
         members += [file_member(oof, test) for oof, test in args.probs]
         labels_file = args.labels
         if labels_file is None:
@@ -83,6 +95,13 @@ def main() -> int:
         "fused (cross-fitted out-of-fold): "
         + ", ".join(f"{k} {v:.4f}" for k, v in result.oof_metrics.items())
     )
+    for label, metrics in result.member_picture_metrics.items():
+        print(f"{label} on pictures: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    if result.picture_metrics:
+        print(
+            f"fused on {len(result.picture_names)} pictures (cross-fitted out-of-fold): "
+            + ", ".join(f"{k} {v:.4f}" for k, v in result.picture_metrics.items())
+        )
     print(f"fusion: {result.fusion.describe()}")
     if result.test is None:
         print("no test probabilities: wrote only the fused out-of-fold probabilities")

@@ -5,6 +5,9 @@
         [--backend dygraph|paddle|onnx] [--gradcam NAME ...]
     python predict.py --run output/EXP --images DIR_OF_PICTURES [--skip-bad] [--out ...]
         (pictures of 3x4, 6x2 or 12x1 prints are digitised first, then predicted)
+    python predict.py --run output/EXP --images PRINTS_OF_TRAINING_RECORDS --oof
+        (out-of-fold probabilities of pictures named NAME or NAME@TAG after the run's
+        records, added to RUN/oof_picture_probs.csv for ensemble.py --fit-pictures)
 
 Renders each record on the fly with the run's own settings, averages the fold models of
 a k-fold run, applies the run's thresholds and the label rules, and writes answer.csv
@@ -62,7 +65,16 @@ def main() -> int:
         action="store_true",
         help="task 2: set/clear brady/tachycardia from the measured heart rate",
     )
+    p.add_argument(
+        "--oof",
+        action="store_true",
+        help="with --images of prints of the run's own records (NAME or NAME@TAG): add "
+        "their out-of-fold probabilities to RUN/oof_picture_probs.csv (each by the fold "
+        "that did not train on its record) for ensemble.py --fit-pictures",
+    )
     args = p.parse_args()
+    if args.oof and not args.images:
+        p.error("--oof needs --images (pictures of the run's own records)")
     if args.tta < 0:
         p.error(f"--tta must be 0 or more, got {args.tta}")
     if args.images and (args.tta or args.gradcam):
@@ -76,12 +88,17 @@ def main() -> int:
         load_run,
         predict_folder,
         predict_pictures,
+        write_picture_oof,
         write_prediction,
     )
     from ecgplot.kinds import get_kind
 
     try:
         run = load_run(args.run)
+        if args.oof:
+            path, frame, _ = write_picture_oof(run, args.images, args.skip_bad, args.backend)
+            print(f"wrote {len(frame)} pictures' out-of-fold probabilities to {path}")
+            return 0
         if args.images:
             pred = predict_pictures(
                 run, args.images, args.skip_bad, backend=args.backend, heart_rate_rule=args.hr_rule

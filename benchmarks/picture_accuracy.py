@@ -1,23 +1,28 @@
 """Accuracy from pictures against accuracy from the MAT records, out-of-fold: the
-signal-feature model, plain and print-aware (``features.print_copies: 3x4``), the image
-model (cpu_small, beat renderings; its recipe print-aware, ``print_aug.p: 0.5``) and the
-1-D model, each plain and print-aware, through the digitiser.
+signal-feature model, the image model (cpu_small, beat renderings) and the 1-D model,
+each plain, print-aware in the 3x4 layout, or print-aware in every layout with the
+digitiser's errors (``*_layouts``), through the digitiser; and their fusion on pictures.
 
-Imports the 627 shared records for each task, prints every record as the common 3x4 +
-lead-II rhythm strip print with the independent drawer (drawers/printsim.py, benchmark
-settings of benchmarks/digitize.py), turns the print into each condition, digitises it
-(ecgplot.digitize; digitised records cached under --out), trains every fold of
-each model's config, and scores each fold
-model on its own validation records twice: from the MAT records and from the pictures
-(the same records, so the difference is paired). Bootstrap 95% intervals. Last line: JSON.
+Imports the 627 shared records for each task, prints every record in each layout (3x4 +
+lead-II rhythm strip, 6x2, 12x1 at 5 mm/mV) with the independent drawer
+(drawers/printsim.py, the per-record settings of benchmarks/digitize.py), turns each
+print into each condition, digitises it (ecgplot.digitize; cached under --out), trains
+every fold of each model's config, and scores each fold model on its own validation
+records from the MAT records and from every picture set (the same records, so the
+difference is paired); each run's picture rows go to its oof_picture_probs.csv.
+``--fuse`` fuses models on pictures: the mean-logit fusion with thresholds chosen on the
+MAT records only, and picture-aware (fusion and thresholds fitted on the MAT and
+picture rows together). Bootstrap 95% intervals. Last line: JSON.
 
     python benchmarks/picture_accuracy.py [--tasks 1 2] [--conditions "phone photo"]
-        [--models features features_print_aware image image_plain signal1d ...]
+        [--layouts 3x4 6x2 12x1] [--models features signal1d_layouts ...]
+        [--fuse features_layouts signal1d_layouts image] [--digitise-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -25,28 +30,39 @@ from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from digitize import benchmark_style  # noqa: E402
+from digitize import LAYOUTS, benchmark_style  # noqa: E402
 from drawers.printsim import CONDITIONS, draw_print, photograph  # noqa: E402
 from ecgplot.aiwin import (  # noqa: E402  # noqa: E402
     BadInputError,
     label_matrix,
+    prob_columns,
     read_labels,
     read_probs_frame,
     write_probs,
 )
 from ecgplot.decide import decide  # noqa: E402
 from ecgplot.digitize import digitize_picture  # noqa: E402
-from ecgplot.evaluate import HEADLINE, evaluate, paired_difference  # noqa: E402
+from ecgplot.ensemble import Member, ensemble  # noqa: E402
+from ecgplot.evaluate import (  # noqa: E402
+    HEADLINE,
+    evaluate,
+    headline,
+    paired_difference,
+    scores_task1,
+    scores_task2,
+)
 from ecgplot.experiment import finished_run, load_experiment  # noqa: E402
-from ecgplot.infer import load_predictors, load_run, predict_signals  # noqa: E402
+from ecgplot.infer import fold_of_records, load_run, predict_out_of_fold  # noqa: E402
 from ecgplot.logs import setup_logging  # noqa: E402
 from ecgplot.physionet import import_physionet, list_source  # noqa: E402
+from ecgplot.run_folder import OOF_PICTURE_PROBS  # noqa: E402
 from ecgplot.trainer import fit  # noqa: E402
 
 # each model measured: (config name before _task{T}.yaml, overrides)
@@ -57,53 +73,70 @@ VARIANTS = {
     "image_plain": ("cpu_small", ["print_aug.p=0"]),
     "signal1d": ("signal1d", []),
     "signal1d_print_aware": ("signal1d", ["print_aug.p=0.5"]),
+    # print-aware in every layout, the prints carrying the digitiser's errors
+    "features_layouts": (
+        "features",
+        ["features.print_copies=[3x4, 6x2, 12x1]", "features.print_errors=true"],
+    ),
+    "signal1d_layouts": (
+        "signal1d",
+        ["print_aug.p=0.5", "print_aug.layout=[3x4, 6x2, 12x1]", "print_aug.errors=true"],
+    ),
+    "image_layouts": (
+        "cpu_small",
+        ["print_aug.layout=[3x4, 6x2, 12x1]", "print_aug.errors=true"],
+    ),
 }
 # (print-aware, plain) training of the same model, compared paired
 PRINT_AWARE = (
     ("features_print_aware", "features"),
     ("image", "image_plain"),
     ("signal1d_print_aware", "signal1d"),
+    ("features_layouts", "features_print_aware"),
+    ("signal1d_layouts", "signal1d"),
+    ("signal1d_layouts", "signal1d_print_aware"),
+    ("image_layouts", "image"),
 )
 
 
-def digitise_job(job: tuple[int, str, np.ndarray, tuple[str, ...], Path]) -> dict[str, str]:
-    """Print one record (3x4 + II), photograph it in each condition, digitise, cache."""
-    index, name, signal, conditions, out = job
-    paths = {c: out / c.replace(" ", "_").replace("/", "") / f"{name}.npy" for c in conditions}
-    if all(p.is_file() for p in paths.values()):  # digitised by an earlier run
-        return {}
-    rng = np.random.default_rng([index, 0])  # the 3x4 print of benchmarks/digitize.py
-    page = draw_print(signal, benchmark_style("3x4", rng))
+def picture_dir(out: Path, layout: str, condition: str) -> Path:
+    """Where the digitised records of one layout and condition are cached."""
+    tag = condition.replace(" ", "_").replace("/", "")
+    return out / tag if layout == "3x4" else out / f"{layout}_{tag}"
+
+
+def digitise_job(job: tuple[int, str, np.ndarray, tuple[str, ...], tuple[str, ...], Path]):
+    """Print one record in each layout (the prints of benchmarks/digitize.py), photograph
+    it in each condition, digitise, cache; {picture: why refused}."""
+    index, name, signal, layouts, conditions, out = job
     problems = {}
-    for condition in CONDITIONS:
-        picture = photograph(page.image, condition, rng)
-        if condition not in conditions:
+    for layout in layouts:
+        paths = {c: picture_dir(out, layout, c) / f"{name}.npy" for c in conditions}
+        if all(p.is_file() for p in paths.values()):  # digitised by an earlier run
             continue
-        path = paths[condition]
-        if path.is_file():
-            continue
-        try:
-            got = digitize_picture(picture, f"{name} ({condition})").signal
-        except BadInputError as exc:
-            problems[f"{name} {condition}"] = exc.problem
-            got = np.full_like(signal, np.nan)  # refused: the model sees nothing
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, got.astype(np.float32))
+        rng = np.random.default_rng([index, LAYOUTS.index(layout)])
+        page = draw_print(signal, benchmark_style(layout, rng))
+        for condition in CONDITIONS:
+            picture = photograph(page.image, condition, rng)
+            if condition not in conditions or paths[condition].is_file():
+                continue
+            try:
+                got = digitize_picture(picture, f"{name} ({layout} {condition})").signal
+            except BadInputError as exc:
+                problems[f"{name} {layout} {condition}"] = exc.problem
+                got = np.full_like(signal, np.nan)  # refused: the model sees nothing
+            paths[condition].parent.mkdir(parents=True, exist_ok=True)
+            np.save(paths[condition], got.astype(np.float32))
     return problems
 
 
 def picture_oof(run_dir: Path, digitised: Path, task: int) -> tuple[list[str], np.ndarray]:
     """Every record's probabilities from its picture, by the fold model that did not
-    train on it (any run kind: the prediction path of predict.py --images)."""
+    train on it (:func:`ecgplot.infer.predict_out_of_fold`, as predict.py --oof)."""
     run = load_run(run_dir)
-    names, probs = [], []
-    for ckpt, predictor in zip(run.checkpoints, load_predictors(run)):
-        val = list(read_probs_frame(ckpt.parent / "val_probs.csv", task).index)
-        signals = [np.load(digitised / f"{n}.npy") for n in val]
-        for start in tqdm(range(0, len(val), 32), desc=f"{run_dir.name} {ckpt.parent.name}"):
-            probs.append(predict_signals([predictor], signals[start : start + 32], run.cfg))
-        names += val
-    return names, np.concatenate(probs)
+    names = sorted(fold_of_records(run))
+    frame = predict_out_of_fold(run, names, [np.load(digitised / f"{n}.npy") for n in names])
+    return names, frame.to_numpy()
 
 
 def measure(variant: str, task: int, data: Path, truth: dict, args) -> tuple[dict, dict]:
@@ -143,23 +176,30 @@ def measure(variant: str, task: int, data: Path, truth: dict, args) -> tuple[dic
     lines = [f"task {task} {variant:12s} MAT          {key} {base[key]:.3f} ({lo:.3f}-{hi:.3f})"]
     figures = {f"task{task}_{variant}_mat_{key}": round(base[key], 4)}
     out = {"MAT": mat.to_numpy()}
-    for condition in args.conditions:
-        tag = condition.replace(" ", "_").replace("/", "")
+    pictures = []
+    for layout, condition in itertools.product(args.layouts, args.conditions):
+        tag = picture_dir(Path(), layout, condition).name
+        key_tag = f"{layout}_{condition}".replace(" ", "_").replace("/", "")
         names, probs = picture_oof(run_dir, args.out / "digitised" / tag, task)
         probs = probs[[names.index(n) for n in order]]
         write_probs(args.out / f"{name}_{tag}_oof_probs.csv", order, probs, task)
+        pictures.append(pd.DataFrame(probs, index=[f"{n}@{tag}" for n in order]))
         res = scored(probs, tag)
         d, dlo, dhi = paired_difference(task, y, probs, out["MAT"], args.bootstrap)
         lo, hi = res["ci95"][key]
         ratio = res[key] / base[key]
         lines.append(
-            f"task {task} {variant:12s} {condition:12s} {key} {res[key]:.3f} ({lo:.3f}-{hi:.3f})"
-            f"  ratio {ratio:.3f}  minus MAT {d:+.3f} ({dlo:+.3f}..{dhi:+.3f})"
+            f"task {task} {variant:12s} {layout:4s} {condition:12s} {key} {res[key]:.3f} "
+            f"({lo:.3f}-{hi:.3f})  ratio {ratio:.3f}  minus MAT {d:+.3f} ({dlo:+.3f}..{dhi:+.3f})"
         )
-        figures[f"task{task}_{variant}_{tag}_{key}"] = round(res[key], 4)
-        figures[f"task{task}_{variant}_{tag}_ratio"] = round(ratio, 3)
-        out[condition] = probs
+        figures[f"task{task}_{variant}_{key_tag}_{key}"] = round(res[key], 4)
+        figures[f"task{task}_{variant}_{key_tag}_ratio"] = round(ratio, 3)
+        out[(layout, condition)] = probs
+    # the run's out-of-fold probabilities of the pictures: ensemble.py --fit-pictures
+    table = pd.concat(pictures)
+    write_probs(run_dir / OOF_PICTURE_PROBS, list(table.index), table.to_numpy(), task)
     out["y"] = y
+    out["order"] = order
     out["lines"] = lines
     return figures, out
 
@@ -173,16 +213,93 @@ def print_aware_gains(task: int, measured: dict, n_boot: int, figures: dict) -> 
         if variant not in measured or plain_variant not in measured:
             continue
         probs, plain = measured[variant], measured[plain_variant]
-        for condition in [c for c in probs if c not in ("y", "lines")]:
+        for condition in [c for c in probs if c == "MAT" or isinstance(c, tuple)]:
             d, lo, hi = paired_difference(
                 task, probs["y"], probs[condition], plain[condition], n_boot
             )
+            what = condition if isinstance(condition, str) else " ".join(condition)
             lines.append(
-                f"task {task} {variant} minus {plain_variant}, {condition}: "
+                f"task {task} {variant} minus {plain_variant}, {what}: "
                 f"{d:+.3f} ({lo:+.3f}..{hi:+.3f})"
             )
-            tag = condition.replace(" ", "_").replace("/", "")
+            tag = what.replace(" ", "_").replace("/", "")
             figures[f"task{task}_{variant}_gain_{tag}"] = round(d, 4)
+    print("\n".join(lines), flush=True)
+    return lines
+
+
+def f1_at(task: int, y: np.ndarray, names: list[str], probs: np.ndarray, thresholds) -> float:
+    """F1 (task 2: macro-F1) of the decisions at ``thresholds``."""
+    labels = decide(probs, task, thresholds)
+    if task == 1:
+        return scores_task1(y, np.array(labels), None)["f1"]
+    return scores_task2(y, label_matrix(dict(zip(names, labels)), names, task), None)["macro_f1"]
+
+
+def fusion_on_pictures(
+    task: int, measured: dict, fuse: list[str], truth: dict, n_boot: int, figures: dict
+) -> list[str]:
+    """The fusion of ``fuse`` on each picture set: its AUC against its best member's
+    there (paired), and its F1 at thresholds chosen on the MAT records' out-of-fold rows
+    only (the mean-logit fusion as it was) and on those and every picture set's rows
+    together (picture-aware: ``mean``, and ``weights`` fitted on both)."""
+    first = measured[fuse[0]]
+    order, y = first["order"], first["y"]
+    sets = [k for k in first if isinstance(k, tuple)]
+    cols = prob_columns(task)
+
+    def member(variant: str, pictures: bool) -> Member:
+        probs = measured[variant]
+        index = pd.Index(order, name="name")
+        table = None
+        if pictures:
+            table = pd.concat(
+                [
+                    pd.DataFrame(
+                        probs[s], index=[f"{n}@{'_'.join(s)}" for n in order], columns=cols
+                    )
+                    for s in sets
+                ]
+            )
+        return Member(
+            variant, pd.DataFrame(probs["MAT"], index=index, columns=cols), None, None, table
+        )
+
+    mat_fit = ensemble([member(v, False) for v in fuse], truth, "mean")
+    fits = {m: ensemble([member(v, True) for v in fuse], truth, m) for m in ("mean", "weights")}
+    key = HEADLINE[task]
+    mean, weights = fits["mean"], fits["weights"]
+    lines = [
+        f"task {task} fusion of {' + '.join(fuse)}: weights fitted on MAT + pictures "
+        f"{np.round(weights.fusion.weights, 2).tolist()}",
+        f"task {task} fusion on MAT: {key} {mat_fit.oof_metrics[key]:.3f}, F1 at MAT "
+        f"thresholds {f1_at(task, y, order, mat_fit.oof, mat_fit.thresholds):.3f}, at "
+        f"picture-aware thresholds {f1_at(task, y, order, mean.oof, mean.thresholds):.3f} "
+        f"(weights: {f1_at(task, y, order, weights.oof, weights.thresholds):.3f}, "
+        f"{key} {weights.oof_metrics[key]:.3f})",
+    ]
+    row_of = {name: i for i, name in enumerate(mean.picture_names)}
+    for s in sets:
+        rows = [row_of[f"{n}@{'_'.join(s)}"] for n in order]
+        fused = {m: fits[m].picture_oof[rows] for m in fits}
+        best = max(fuse, key=lambda v: headline(task, y, measured[v][s]))
+        d, lo, hi = paired_difference(task, y, fused["mean"], measured[best][s], n_boot)
+        dw, lw, hw = paired_difference(task, y, fused["weights"], measured[best][s], n_boot)
+        f1_mat = f1_at(task, y, order, fused["mean"], mat_fit.thresholds)
+        f1_pic = f1_at(task, y, order, fused["mean"], fits["mean"].thresholds)
+        f1_w = f1_at(task, y, order, fused["weights"], fits["weights"].thresholds)
+        tag = "_".join(s).replace(" ", "_").replace("/", "")
+        score_mean, score_w = headline(task, y, fused["mean"]), headline(task, y, fused["weights"])
+        lines.append(
+            f"task {task} fusion {' '.join(s):18s} mean {key} {score_mean:.3f} minus best "
+            f"member ({best}) {d:+.3f} ({lo:+.3f}..{hi:+.3f}); weights {score_w:.3f} minus "
+            f"best {dw:+.3f} ({lw:+.3f}..{hw:+.3f}); F1 at MAT thresholds {f1_mat:.3f}, "
+            f"picture-aware mean {f1_pic:.3f}, weights {f1_w:.3f}"
+        )
+        figures[f"task{task}_fusion_{tag}_{key}"] = round(headline(task, y, fused["mean"]), 4)
+        figures[f"task{task}_fusion_{tag}_minus_best"] = round(d, 4)
+        figures[f"task{task}_fusion_{tag}_f1_mat_thresholds"] = round(f1_mat, 4)
+        figures[f"task{task}_fusion_{tag}_f1_picture_aware"] = round(f1_pic, 4)
     print("\n".join(lines), flush=True)
     return lines
 
@@ -192,6 +309,8 @@ def main() -> None:
     p.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     p.add_argument("--tasks", type=int, nargs="+", default=[1, 2])
     p.add_argument("--conditions", nargs="+", default=["phone photo", "clean"])
+    p.add_argument("--layouts", nargs="+", default=["3x4"], choices=LAYOUTS)
+    p.add_argument("--digitise-only", action="store_true", help="fill the picture cache, stop")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--bootstrap", type=int, default=1000)
     p.add_argument("--workers", type=int, default=2)
@@ -200,6 +319,9 @@ def main() -> None:
         nargs="+",
         default=["features", "features_print_aware", "image"],
         choices=list(VARIANTS),
+    )
+    p.add_argument(
+        "--fuse", nargs="*", default=[], choices=list(VARIANTS), help="models to fuse (2+)"
     )
     p.add_argument("--cache", type=Path, default=ROOT / "output" / "cache")
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmarks" / "picture_accuracy")
@@ -213,13 +335,16 @@ def main() -> None:
     def jobs():
         for i, src in enumerate(sources):
             rec = src.load()
-            yield i, rec.name, rec.signal, tuple(args.conditions), cache
+            yield i, rec.name, rec.signal, tuple(args.layouts), tuple(args.conditions), cache
 
     refused: dict[str, str] = {}
     with Pool(args.workers) as pool:
         for problems in tqdm(pool.imap(digitise_job, jobs(), chunksize=4), total=len(sources)):
             refused.update(problems)
     figures: dict = {"records": len(sources), "refused": len(refused)}
+    if args.digitise_only:
+        print(json.dumps(figures | {"minutes": round((time.perf_counter() - start) / 60, 1)}))
+        return
     lines = []
     for task in args.tasks:
         data = args.out / "data" / f"task{task}"
@@ -234,6 +359,8 @@ def main() -> None:
             lines += probs.pop("lines")
             print("\n".join(lines[-1 - len(args.conditions) :]), flush=True)
         lines += print_aware_gains(task, measured, args.bootstrap, figures)
+        if len(args.fuse) >= 2:
+            lines += fusion_on_pictures(task, measured, args.fuse, truth, args.bootstrap, figures)
     figures["minutes"] = round((time.perf_counter() - start) / 60, 1)
     print(f"\nout-of-fold over {args.folds} folds, 3x4 + II prints, bootstrap 95% intervals:")
     print("\n".join(lines))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .aiwin import FS
-from .prints import mask_as_print
+from .prints import RHYTHM_DEFAULT, mask_as_print, panels, print_layouts
 
 
 @dataclass
@@ -74,22 +74,65 @@ class LeadDropout:
         return out
 
 
+@dataclass(frozen=True)
+class DigitiserErrors:
+    """What reading a print back costs a record, beyond the samples it does not show:
+    one clock error for the whole print (up to ``shift_s``), per panel a gain error (up
+    to ``gain``) and its own median as baseline (the digitiser centres each panel), peaks
+    cut ``clip_mv`` (drawn) from the panel's baseline (a tall complex cut where it meets
+    the next row), pixel noise (up to ``noise_mv``) and, with ``p_missing``, one panel
+    left unread. Ranges set wide around what the digitiser's benchmarks show (clock
+    offsets to 15 ms, gains 0.95-1.05, QRS-dominated error), not fitted to them."""
+
+    shift_s: float = 0.016
+    gain: float = 0.05
+    clip_mv: tuple[float, float] = (1.2, 3.0)
+    noise_mv: float = 0.02
+    p_missing: float = 0.05
+
+    def __call__(self, sig: np.ndarray, layout: str, rng: np.random.Generator) -> np.ndarray:
+        """``sig`` as a ``layout`` print read back shows it (NaN where it shows nothing)."""
+        limit = int(self.shift_s * FS)
+        out = mask_as_print(np.roll(sig, int(rng.integers(-limit, limit + 1)), axis=-1), layout)
+        clip = rng.uniform(*self.clip_mv)
+        noise = rng.uniform(0, self.noise_mv)
+        cells = panels(layout, RHYTHM_DEFAULT[1] if layout == "3x4" else ())
+        lost = int(rng.integers(len(cells))) if rng.random() < self.p_missing else -1
+        n = out.shape[-1]
+        for k, cell in enumerate(cells):
+            span = slice(min(n, int(round(cell.t0 * FS))), min(n, int(round(cell.t1 * FS))))
+            piece = out[cell.lead, span]
+            if k == lost or not np.isfinite(piece).any():
+                out[cell.lead, span] = np.nan
+                continue
+            piece = (piece - np.nanmedian(piece)) * rng.uniform(1 - self.gain, 1 + self.gain)
+            piece = np.clip(piece, -clip, clip) + rng.normal(0, noise, piece.shape)
+            out[cell.lead, span] = piece
+        return out.astype(np.float32)
+
+
 @dataclass
 class AsPrint:
     """Print-aware training (``print_aug``): a training sample shown, with probability
-    ``p`` drawn per (seed, epoch, record), as a ``layout`` print shows it: what the print
-    does not show is NaN (:func:`~ecgplot.prints.mask_as_print`). The draw has
-    its own random stream, so the other augmentations draw what they drew without it."""
+    ``p`` drawn per (seed, epoch, record), as a print in ``layout`` (one name, or a list
+    to draw from) shows it: what the print does not show is NaN
+    (:func:`~ecgplot.prints.mask_as_print`), and with ``errors`` it carries
+    :class:`DigitiserErrors`. The draws have their own random streams, so the other
+    augmentations draw what they drew without them."""
 
     p: float
-    layout: str = "3x4"
+    layout: str | list[str] | tuple[str, ...] = "3x4"
+    errors: bool = False
 
     def shown_as_print(self, seed: int, epoch: int, index: int) -> bool:
         return bool(self.p) and np.random.default_rng([seed, epoch, index, 1]).random() < self.p
 
-    def mask(self, sig: np.ndarray) -> np.ndarray:
-
-        return mask_as_print(sig, self.layout)
+    def mask(self, sig: np.ndarray, key: tuple[int, ...] = ()) -> np.ndarray:
+        """``sig`` as the print drawn for ``key`` (seed, epoch, record) shows it."""
+        rng = np.random.default_rng([*key, 2])
+        layouts = print_layouts(self.layout)
+        layout = layouts[int(rng.integers(len(layouts)))]
+        return DigitiserErrors()(sig, layout, rng) if self.errors else mask_as_print(sig, layout)
 
 
 class Compose:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,7 +161,7 @@ class ECGImageDataset(paddle.io.Dataset):
         self.image_aug = build_image_augment(cfg.image_aug) if train else None
         use_signal_aug = train and cfg.signal_aug.enabled
         self.signal_aug = build_signal_augment(cfg.signal_aug) if use_signal_aug else None
-        self.as_print = AsPrint(cfg.print_aug.p, cfg.print_aug.layout)
+        self.as_print = AsPrint(cfg.print_aug.p, cfg.print_aug.layout, cfg.print_aug.errors)
         # which samples are shown as prints: "drawn" (print_aug.p of them, per epoch),
         # "all" or "none" (a cached trunk computes both and draws itself)
         self.prints = "drawn" if train and cfg.print_aug.p else "none"
@@ -197,7 +198,8 @@ class ECGImageDataset(paddle.io.Dataset):
         if self.signal_aug is not None:
             signal = self.signal_aug(signal, rng or np.random.default_rng())
         if as_print:
-            signal = self.as_print.mask(signal)
+            key = (self.cfg.train.seed, self.epoch, zlib.crc32(name.encode()))
+            signal = self.as_print.mask(signal, key)
         return render_images(signal, self.cfg)
 
     def shown_as_print(self, index: int) -> bool:

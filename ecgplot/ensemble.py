@@ -16,6 +16,11 @@ The fused out-of-fold probabilities are cross-fitted (each fold fused by a fusio
 on the other folds), so their scores are honest; decision thresholds and the label rules
 are then chosen on them, and the fusion refitted on all folds makes the test answer.
 Members must cover the same records; runs must share their folds.
+
+Picture-aware (``pictures=True``): each run also brings its out-of-fold probabilities
+of digitised pictures of its records (``oof_picture_probs.csv``, ``predict.py --oof``),
+and the fusion and thresholds are fitted on those rows and the MAT rows together (a
+picture's row in its record's fold), so the weights and thresholds hold on pictures.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +48,7 @@ from .aiwin import (
 from .atomic import atomic_write
 from .decide import choose_thresholds, decide
 from .metrics import task_metrics
-from .run_folder import OOF_PROBS, VAL_PROBS
+from .run_folder import OOF_PICTURE_PROBS, OOF_PROBS, VAL_PROBS, picture_record
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,7 @@ class Member:
     oof: pd.DataFrame
     test: pd.DataFrame | None = None
     folds: pd.Series | None = None
+    pictures: pd.DataFrame | None = None  # out-of-fold probabilities of pictures
 
 
 def table_task(frame: pd.DataFrame) -> int:
@@ -67,11 +73,16 @@ def table_task(frame: pd.DataFrame) -> int:
 
 
 def run_member(
-    run: Path, data: Path | None = None, images: Path | None = None, digitized=None
+    run: Path,
+    data: Path | None = None,
+    images: Path | None = None,
+    digitized=None,
+    pictures: bool = False,
 ) -> Member:
-    """A run folder's out-of-fold probabilities and folds, and its test probabilities:
-    predicted here from ``data`` (MAT folder) or ``images`` (pictures of prints,
-    digitised, or already read: ``digitized``), else the run's ``probs.csv``."""
+    """A run folder's out-of-fold probabilities and folds (with ``pictures``, those of
+    pictures of its records too), and its test probabilities: predicted here from
+    ``data`` (MAT folder) or ``images`` (pictures of prints, digitised, or already read:
+    ``digitized``), else the run's ``probs.csv``."""
     from .infer import load_run, predict_folder, predict_pictures  # imports paddle
 
     loaded = load_run(run)
@@ -104,7 +115,16 @@ def run_member(
         )
     elif (run / "probs.csv").is_file():
         test = read_probs_frame(run / "probs.csv", task)
-    return Member(str(run), oof, test, folds)
+    picture_table = None
+    if pictures:
+        if not (run / OOF_PICTURE_PROBS).is_file():
+            raise BadInputError(
+                run,
+                f"no {OOF_PICTURE_PROBS}: run predict.py --run {run} --images "
+                "PRINTS_OF_ITS_RECORDS --oof first",
+            )
+        picture_table = read_probs_frame(run / OOF_PICTURE_PROBS, task)
+    return Member(str(run), oof, test, folds, picture_table)
 
 
 def file_member(oof: Path, test: Path | None) -> Member:
@@ -142,6 +162,18 @@ def check_members(members: list[Member]) -> int:
                 f"folds differ from {runs[0].label}'s on {differ} records: train "
                 "both with the same data.n_folds, data.split_seed and records",
             )
+    with_pictures = [m for m in members if m.pictures is not None]
+    if with_pictures:
+        if len(with_pictures) != len(members):
+            missing = next(m.label for m in members if m.pictures is None)
+            raise BadInputError(missing, "has no out-of-fold probabilities of pictures")
+        first_pictures = set(with_pictures[0].pictures.index)
+        for m in with_pictures:
+            if set(m.pictures.index) != first_pictures:
+                raise BadInputError(m.label, f"its pictures differ from {with_pictures[0].label}'s")
+            strays = sorted({picture_record(n) for n in m.pictures.index} - set(m.oof.index))
+            if strays:
+                raise BadInputError(m.label, f"pictures of records it has not: {strays[:5]}")
     tests = [m for m in members if m.test is not None]
     if tests and len(tests) != len(members):
         missing = [m.label for m in members if m.test is None]
@@ -263,34 +295,63 @@ class EnsembleResult:
     oof_metrics: dict[str, float]
     test_names: list[str]
     test: np.ndarray | None
+    picture_names: list[str] = field(default_factory=list)
+    picture_oof: np.ndarray | None = None  # the same for the pictures' rows
+    member_picture_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    picture_metrics: dict[str, float] = field(default_factory=dict)
+
+
+def _record_folds(members: list[Member], names: list[str], n_folds: int) -> np.ndarray:
+    """The runs' fold of each record, or for external files alone a k-fold split."""
+    runs = [m for m in members if m.folds is not None]
+    if runs:
+        return runs[0].folds.reindex(names).to_numpy()
+    folds = np.zeros(len(names), int)
+    for k, (_, idx) in enumerate(KFold(n_folds, shuffle=True, random_state=0).split(names)):
+        folds[idx] = k
+    return folds
 
 
 def ensemble(
     members: list[Member], labels: dict, method: str = "weights", n_folds: int = 5
 ) -> EnsembleResult:
-    """Fit the fusion on the members' out-of-fold probabilities and fuse their tests."""
+    """Fit the fusion on the members' out-of-fold probabilities (of MAT records, and of
+    pictures where the members bring them) and fuse their tests."""
     task = check_members(members)
     names = sorted(members[0].oof.index)
     missing = [n for n in names if n not in labels]
     if missing:
         raise BadInputError("labels", f"{len(missing)} records without labels, e.g. {missing[0]}")
-    y = label_matrix(labels, names, task)
-    stack = np.stack([m.oof.loc[names].to_numpy() for m in members])
-    runs = [m for m in members if m.folds is not None]
-    if runs:
-        folds = runs[0].folds.reindex(names).to_numpy()
-    else:
-        folds = np.zeros(len(names), int)
-        for k, (_, idx) in enumerate(KFold(n_folds, shuffle=True, random_state=0).split(names)):
-            folds[idx] = k
-    oof = np.zeros_like(stack[0])
+    pictures = sorted(members[0].pictures.index) if members[0].pictures is not None else []
+    records = names + [picture_record(p) for p in pictures]
+    y = label_matrix(labels, records, task)
+    stack = np.stack(
+        [
+            np.concatenate([m.oof.loc[names].to_numpy(), m.pictures.loc[pictures].to_numpy()])
+            if pictures
+            else m.oof.loc[names].to_numpy()
+            for m in members
+        ]
+    )
+    fold_of = dict(zip(names, _record_folds(members, names, n_folds)))
+    folds = np.array([fold_of[r] for r in records])
+    fused = np.zeros_like(stack[0])
     for k in np.unique(folds):
         held = folds == k
-        oof[held] = Fusion(method, task).fit(stack[:, ~held], y[~held]).predict(stack[:, held])
+        fused[held] = Fusion(method, task).fit(stack[:, ~held], y[~held]).predict(stack[:, held])
     fusion = Fusion(method, task).fit(stack, y)
     y_multi = np.eye(2)[y] if task == 1 else y
-    thresholds = choose_thresholds(oof, y_multi)
-    member_metrics = {m.label: task_metrics(task, s, y) for m, s in zip(members, stack)}
+    thresholds = choose_thresholds(fused, y_multi)
+    n = len(names)
+
+    def scores(part: slice) -> tuple[dict, dict]:
+        members_scored = {
+            m.label: task_metrics(task, s[part], y[part]) for m, s in zip(members, stack)
+        }
+        return members_scored, task_metrics(task, fused[part], y[part])
+
+    member_metrics, oof_metrics = scores(slice(0, n))
+    member_pictures, picture_metrics = scores(slice(n, None)) if pictures else ({}, {})
     test_names, test = [], None
     if members[0].test is not None:
         test_names = list(members[0].test.index)
@@ -298,13 +359,17 @@ def ensemble(
     return EnsembleResult(
         task,
         names,
-        oof,
+        fused[:n],
         thresholds,
         fusion,
         member_metrics,
-        task_metrics(task, oof, y),
+        oof_metrics,
         test_names,
         test,
+        pictures,
+        fused[n:] if pictures else None,
+        member_pictures,
+        picture_metrics,
     )
 
 
@@ -313,6 +378,8 @@ def write_ensemble(result: EnsembleResult, answer: Path) -> None:
     cross-fitted out-of-fold) and ensemble.json beside it."""
     out = answer.parent
     write_probs(out / "oof_probs.csv", result.names, result.oof, result.task)
+    if result.picture_oof is not None:
+        write_probs(out / OOF_PICTURE_PROBS, result.picture_names, result.picture_oof, result.task)
     if result.test is not None:
         write_probs(out / "probs.csv", result.test_names, result.test, result.task)
         labels = decide(result.test, result.task, result.thresholds)
@@ -324,5 +391,11 @@ def write_ensemble(result: EnsembleResult, answer: Path) -> None:
         "members": result.member_metrics,
         "oof": result.oof_metrics,
     }
+    if result.picture_oof is not None:
+        info["pictures"] = {
+            "count": len(result.picture_names),
+            "members": result.member_picture_metrics,
+            "oof": result.picture_metrics,
+        }
     with atomic_write(out / "ensemble.json") as fh:
         json.dump(info, fh, indent=1)

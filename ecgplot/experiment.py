@@ -17,6 +17,7 @@ Positive = Annotated[int, Field(ge=1)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0, le=1)]
+PrintLayout = Literal["3x4", "6x2", "12x1"]
 
 
 @section
@@ -98,9 +99,12 @@ class FeatureModelConfig:
     min_samples_leaf: Positive = 20
     l2_regularization: NonNegFloat = 0.0
     class_weight: Literal["balanced"] | None = None  # None or "balanced"
-    # print-aware: every training record once more as a print in this layout shows it
-    # (3x4: 2.5 s of each lead, 10 s of lead II), so one model serves MAT and pictures
-    print_copies: Literal["3x4", "6x2"] | None = None
+    # print-aware: every training record once more as a print in this layout (or in each
+    # of these layouts) shows it (3x4: 2.5 s of each lead, 10 s of lead II), so one model
+    # serves MAT records and pictures
+    print_copies: PrintLayout | list[PrintLayout] | None = None
+    # the print copies also carry the digitiser's errors (augment.DigitiserErrors)
+    print_errors: bool = False
 
 
 @section
@@ -181,12 +185,15 @@ class PrintAugConfig:
     """Print-aware training: each epoch a share of the training records is shown as a
     print in ``layout`` shows them (3x4: 2.5 s of each lead at its column's time, 10 s of
     lead II; the rest missing), drawn per record and epoch, so one run serves MAT records
-    and digitised pictures. Image runs (beat renderings from what is shown, R peaks from
-    the longest lead present) and 1-D runs; the feature model has
-    ``features.print_copies``."""
+    and digitised pictures; with a list of layouts each such sample draws one, and with
+    ``errors`` the print also carries the digitiser's errors. Image runs (beat
+    renderings from what is shown, R peaks from the longest lead present) and 1-D runs;
+    the feature model has ``features.print_copies`` and ``features.print_errors``."""
 
     p: Probability = 0.0  # share of training samples shown as a print (0: off)
-    layout: Literal["3x4", "6x2"] = "3x4"
+    # the print's layout, or a list: each sample shown as a print draws one of them
+    layout: PrintLayout | list[PrintLayout] = "3x4"
+    errors: bool = False  # the prints carry the digitiser's errors (augment.DigitiserErrors)
 
 
 @section

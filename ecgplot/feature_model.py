@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from pathlib import Path
 
 import joblib
@@ -17,9 +18,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from .aiwin import FS, BadInputError, label_matrix, write_probs
 from .atomic import atomic_path, atomic_write
+from .augment import AsPrint
 from .experiment import ExperimentConfig, FeatureModelConfig
 from .features import feature_names, feature_table, record_features
 from .metrics import task_metrics
+from .prints import print_layouts
 from .run_folder import FEATURE_CHECKPOINT, FOLD_STATE, VAL_PROBS, FoldResult
 
 log = logging.getLogger(__name__)
@@ -109,15 +112,21 @@ def train_feature_fold(cfg: ExperimentConfig, fold: int, out: Path):
     )
     x_train, x_val = table.loc[split.train].to_numpy(), table.loc[split.val].to_numpy()
     y_train = label_matrix(split.labels, split.train, task)
-    if cfg.features.print_copies:
-        layout = cfg.features.print_copies
+    y_one = y_train
+    for layout in print_layouts(cfg.features.print_copies):
+        show = AsPrint(1.0, layout, cfg.features.print_errors)
+        seed, k = cfg.train.seed, zlib.crc32(layout.encode())
+        errors = "_errors" if cfg.features.print_errors else ""
+        cache = Path(FEATURE_CACHE)
         copies, _ = feature_table(
             [records / f"{n}.mat" for n in split.train],
-            cfg.run_dir / f"{Path(FEATURE_CACHE).stem}_{layout}{Path(FEATURE_CACHE).suffix}",
-            as_print=layout,
+            cfg.run_dir / f"{cache.stem}_{layout}{errors}{cache.suffix}",
+            as_print=lambda name, sig, show=show, key=(seed, k): show.mask(
+                sig, (*key, zlib.crc32(name.encode()))
+            ),
         )
         x_train = np.concatenate([x_train, copies.loc[split.train].to_numpy()])
-        y_train = np.concatenate([y_train, y_train])
+        y_train = np.concatenate([y_train, y_one])
     log.info(
         "fold %d: feature model on %d train / %d val records, %d features",
         fold,

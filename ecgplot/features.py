@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,6 @@ from tqdm import tqdm
 
 from .aiwin import FS, LEADS, BadInputError, read_record
 from .atomic import atomic_path
-from .prints import mask_as_print
 from .signal import bandpass_present, r_peaks_present
 
 log = logging.getLogger(__name__)
@@ -129,15 +128,15 @@ def feature_table(
     paths: Sequence[Path],
     cache: Path | None = None,
     skip_bad: bool = False,
-    as_print: str | None = None,
+    as_print: Callable[[str, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Features of MAT records, one row per record name (index ``name``).
 
     ``cache`` (a pickle) keeps rows keyed by name, file size and modification time, so a
     second call only computes new or changed records. Unreadable records raise
     :class:`BadInputError`, or with ``skip_bad`` are returned in the second value.
-    ``as_print``: the features of each record as a print in that layout shows it
-    (:func:`~ecgplot.prints.mask_as_print`).
+    ``as_print``: the features of each record as this function of (name, signal) shows
+    it (print copies: what a print shows, :class:`~ecgplot.augment.AsPrint`).
     """
 
     columns = feature_names()
@@ -153,7 +152,7 @@ def feature_table(
                 raise
             bad[str(path)] = exc.problem
             continue
-        signal = record.signal if as_print is None else mask_as_print(record.signal, as_print)
+        signal = record.signal if as_print is None else as_print(record.name, record.signal)
         cached[record.name] = (stamps[record.name], record_features(signal, record.fs))
     if cache is not None and todo:
         _write_cache(cache, cached, columns)

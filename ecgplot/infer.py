@@ -16,6 +16,8 @@ from .aiwin import (
     FS,
     BadInputError,
     list_records,
+    prob_columns,
+    read_probs_frame,
     read_record,
     write_bad_records,
     write_labels,
@@ -32,7 +34,14 @@ from .digitize.folder import (
 )
 from .experiment import ExperimentConfig, experiment_from_dict
 from .kinds import BACKENDS, Predictor, get_kind
-from .run_folder import MODEL_INFO_FILE, SUMMARY_FILE, THRESHOLDS_FILE
+from .run_folder import (
+    MODEL_INFO_FILE,
+    OOF_PICTURE_PROBS,
+    SUMMARY_FILE,
+    THRESHOLDS_FILE,
+    VAL_PROBS,
+    picture_record,
+)
 from .signal import heart_rate, heart_rate_present
 
 log = logging.getLogger(__name__)
@@ -238,6 +247,72 @@ def predict_pictures(
     hrs = [heart_rate_present(s, FS) for s in signals] if heart_rate_rule else None
     labels = decide(probs_arr, cfg.data.task, run.thresholds, hrs)
     return Prediction(names, probs_arr, labels, bad, readings)
+
+
+def fold_of_records(run: Run) -> dict[str, int]:
+    """Each validation record of the run and the index (in ``run.checkpoints``) of the
+    fold model that did not train on it."""
+    task = run.cfg.data.task
+    return {
+        name: k
+        for k, ckpt in enumerate(run.checkpoints)
+        for name in read_probs_frame(ckpt.parent / VAL_PROBS, task).index
+    }
+
+
+def predict_out_of_fold(
+    run: Run,
+    names: list[str],
+    signals: list[np.ndarray],
+    batch_size: int = 32,
+    backend: str = "dygraph",
+) -> pd.DataFrame:
+    """The run's out-of-fold probabilities of other readings of its own records (the
+    digitised pictures of their prints): each by the fold model that did not train on
+    its record (``NAME`` or ``NAME@TAG``, :func:`~ecgplot.run_folder.picture_record`).
+    A name whose record no fold held out is :class:`BadInputError`."""
+    folds = fold_of_records(run)
+    unknown = [n for n in names if picture_record(n) not in folds]
+    if unknown:
+        raise BadInputError(
+            run.path,
+            f"{len(unknown)} pictures show no record the run held out (named NAME or "
+            f"NAME@TAG after its training records), e.g. {unknown[0]}",
+        )
+    predictors = load_predictors(run, backend)
+    probs = np.zeros((len(names), run.cfg.num_classes))
+    which = np.array([folds[picture_record(n)] for n in names], int)
+    for k, predictor in enumerate(predictors):
+        idx = np.flatnonzero(which == k)
+        for start in tqdm(range(0, len(idx), batch_size), desc=f"fold {k}", disable=None):
+            part = idx[start : start + batch_size]
+            probs[part] = predict_signals([predictor], [signals[i] for i in part], run.cfg)
+    return pd.DataFrame(
+        probs, index=pd.Index(names, name="name"), columns=prob_columns(run.cfg.data.task)
+    )
+
+
+def write_picture_oof(
+    run: Run, folder: str | Path, skip_bad: bool = False, backend: str = "dygraph"
+) -> tuple[Path, pd.DataFrame, list[Reading]]:
+    """Digitise ``folder`` (pictures of prints of the run's own records, named ``NAME``
+    or ``NAME@TAG``) and add their out-of-fold probabilities to the run's
+    ``oof_picture_probs.csv`` (rows of the same pictures replaced, others kept), which
+    ``ensemble.py --fit-pictures`` fits picture-aware fusions and thresholds on.
+    Returns the file, this folder's rows and the readings."""
+    readings = list(digitize_pictures(folder, skip_bad))
+    read = [r for r in readings if r.got is not None]
+    if not read:
+        raise BadInputError(folder, "no readable picture of a print")
+    names = [r.name for r in read]
+    frame = predict_out_of_fold(run, names, [r.got.signal for r in read], backend=backend)
+    path = run.path / OOF_PICTURE_PROBS
+    table = frame
+    if path.is_file():
+        kept = read_probs_frame(path, run.cfg.data.task)
+        table = pd.concat([kept.drop(index=names, errors="ignore"), frame])
+    write_probs(path, list(table.index), table.to_numpy(), run.cfg.data.task)
+    return path, frame, readings
 
 
 def write_prediction(pred: Prediction, task: int, answer: Path, probs: Path) -> None:

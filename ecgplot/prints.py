@@ -115,6 +115,13 @@ def printed_mask(layout: str = "3x4", rhythm: tuple[str, ...] = ("II",)) -> np.n
     return shown
 
 
+def print_layouts(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """A config's print layout(s) (one name or a list) as a tuple; none for ``None``."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 def mask_as_print(signal: np.ndarray, layout: str = "3x4") -> np.ndarray:
     """``signal`` (12, n) with what a ``layout`` print does not show set to NaN (the
     print-aware training copies); a print shows 10 s, so a longer record keeps its first

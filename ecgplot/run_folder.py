@@ -14,6 +14,10 @@ MODEL_INFO_FILE = "model_info.json"  # how to rebuild the network (v1 strides, l
 THRESHOLDS_FILE = "thresholds.json"  # decision thresholds chosen on held-out predictions
 OOF_PROBS = "oof_probs.csv"  # k-fold runs: every record by the fold that did not train on it
 VAL_PROBS = "val_probs.csv"  # per fold: its validation records' probabilities
+# pictures of the run's own records (predict.py --oof), each by the fold that did not
+# train on its record; a picture is named NAME or NAME@TAG (several pictures a record)
+OOF_PICTURE_PROBS = "oof_picture_probs.csv"
+PICTURE_TAG = "@"
 BEST_WEIGHTS = "best_model.pdparams"  # per fold: the kept network weights
 LAST_WEIGHTS = "last.pdparams"  # per fold: the last epoch (resume)
 LAST_OPTIMIZER = "last.pdopt"  # per fold: the optimizer after the last epoch (resume)
@@ -21,6 +25,11 @@ FOLD_STATE = "state.json"  # per fold: epoch, best, history (resume)
 FEATURE_CHECKPOINT = "model.joblib"  # per fold: the feature model
 EXPORT_DIR = "export"  # export.py: export/fold{k}/ (Paddle inference + ONNX)
 EXPORT_INFO = "export.json"  # in EXPORT_DIR: the exported folds' files, relative paths
+
+
+def picture_record(picture: str) -> str:
+    """The record a picture of the run's own records shows: its name up to ``@``."""
+    return picture.split(PICTURE_TAG, 1)[0]
 
 
 @dataclass

@@ -34,7 +34,9 @@ class SignalDataset(paddle.io.Dataset):
         self.record_dir = record_dir or Path(cfg.data.root) / "train"
         use_aug = train and cfg.signal_aug.enabled
         self.signal_aug = build_signal_augment(cfg.signal_aug) if use_aug else None
-        self.as_print = AsPrint(cfg.print_aug.p if train else 0.0, cfg.print_aug.layout)
+        self.as_print = AsPrint(
+            cfg.print_aug.p if train else 0.0, cfg.print_aug.layout, cfg.print_aug.errors
+        )
         self.size = int(round(cfg.signal1d.window_s * cfg.signal1d.input_hz))
         self.epoch = 0
         self._signals: dict[str, np.ndarray] = {}
@@ -60,7 +62,7 @@ class SignalDataset(paddle.io.Dataset):
         if self.signal_aug is not None:
             signal = self.signal_aug(signal, rng)
         if self.as_print.shown_as_print(self.cfg.train.seed, self.epoch, index):
-            signal = self.as_print.mask(signal)
+            signal = self.as_print.mask(signal, (self.cfg.train.seed, self.epoch, index))
         x = signal_input(signal, self.cfg.signal1d)
         spare = max(0, x.shape[1] - self.size)
         start = int(rng.integers(0, spare + 1)) if self.train else 0

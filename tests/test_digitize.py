@@ -286,3 +286,54 @@ def test_digitize_cli_on_a_folder_of_jpeg_photos(records, tmp_path):
     )
     with pytest.raises(BadInputError, match="NaN"):
         read_record(out / "p3x4.mat")  # a partial record is not a MAT record for training
+
+
+def test_limb_samples_that_contradict_four_others_are_read_from_them(records):
+    """Limb leads hold two signals (III = II - I, aVR, aVL, aVF from I and II): a real
+    record's aVL and aVF given a neighbour's stroke over the same QRS (two leads misread
+    at once), each lead on its own baseline as the digitiser reads panels: those samples
+    are read again from the other four, within 0.03 mV; nothing else moves; a record read
+    right, or a 3x4 print (never four limb leads at once but on the rhythm strip), is
+    left as it is."""
+    from ecgplot.digitize.limbs import repair_limb_leads
+    from ecgplot.prints import mask_as_print
+
+    truth = records["00008_hr"].astype(float)
+    truth = truth - np.median(truth, axis=1, keepdims=True) + np.arange(12)[:, None] * 0.01
+    assert repair_limb_leads(truth)[1] == 0
+    read = truth.copy()
+    peaks = np.argsort(-np.abs(np.diff(truth[1])))[:3]  # steepest stretches of lead II
+    hit = np.zeros(truth.shape[1], bool)
+    for p in peaks:
+        hit[p - 6 : p + 6] = True
+    read[4, hit] += 0.9  # aVL took the next row's R wave
+    read[5, hit] -= 0.7  # and aVF the row above's S wave
+    fixed, n = repair_limb_leads(read)
+    assert n >= hit.sum()
+    assert np.abs(fixed[4:6, hit] - truth[4:6, hit]).max() < 0.03
+    assert np.array_equal(fixed[6:], read[6:]) and np.array_equal(fixed[:4], read[:4])
+    shown = mask_as_print(records["00008_hr"], "3x4")
+    assert repair_limb_leads(shown)[1] == 0
+
+
+def test_limb_leads_of_a_tight_12x1_print_read_better_through_each_other(records, monkeypatch):
+    """12x1 at 10 mm/mV, rows 14 mm apart (drawers/cart.py), the fixture records with the
+    tallest limb-lead complexes: their crossing strokes are taken for the wrong leads; read
+    again through the other limb leads, the limb leads gain over 1 dB on average."""
+    import ecgplot.digitize.reader as reader
+
+    names = sorted(records, key=lambda k: -np.ptp(records[k][:6], axis=1).max())[:5]
+    gains = []
+    for name in names:
+        style = cart.CartStyle(layout="12x1", row_pitch_mm=14.0, mm_per_mv=10.0, dpi=150)
+        page = cart.draw_cart(records[name], style)
+        picture = cart.scanned(page.image, np.random.default_rng(2))
+        got = digitize_picture(picture, name)
+        assert got.limb_samples_reread > 0
+        with monkeypatch.context() as m:
+            m.setattr(reader, "repair_limb_leads", lambda s: (s, 0))
+            raw = digitize_picture(picture, name)
+        gains.append(
+            np.mean(_snr(records[name], got, page)[:6] - _snr(records[name], raw, page)[:6])
+        )
+    assert np.mean(gains) >= 1.0, np.round(gains, 2)

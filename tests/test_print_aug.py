@@ -112,3 +112,67 @@ def test_signal1d_reads_a_print_as_zeros_where_nothing_is_shown(physionet_t2, tm
 def test_print_aug_rules(physionet_t2, tmp_path, extra, message):
     with pytest.raises(ValueError, match=message):
         tiny_config(physionet_t2, tmp_path, "print_aug.p=0.5", *extra)
+
+
+def test_prints_drawn_from_several_layouts_carry_the_digitisers_errors(physionet_t2):
+    """``print_aug.layout: [3x4, 6x2, 12x1]`` with ``errors``: each shown print is one of
+    the layouts (its unprinted samples missing), every panel centred on its own median
+    as the digitiser reads it, peaks cut, gains off by a few percent; the same key draws
+    the same print, and the samples differ from the plain masked record."""
+    from ecgplot.augment import AsPrint, DigitiserErrors
+    from ecgplot.prints import RHYTHM_DEFAULT, panels
+
+    signal = aiwin.read_record(physionet_t2 / "train" / "00008_hr.mat").signal
+    as_print = AsPrint(1.0, ["3x4", "6x2", "12x1"], errors=True)
+    masks = {
+        layout: printed_mask(layout, RHYTHM_DEFAULT[1] if layout == "3x4" else ())
+        for layout in ("3x4", "6x2", "12x1")
+    }
+    seen = set()
+    limit = DigitiserErrors().clip_mv[1] + 5 * DigitiserErrors().noise_mv
+    for index in range(30):
+        shown = as_print.mask(signal, (0, 0, index))
+        assert np.array_equal(shown, as_print.mask(signal, (0, 0, index)), equal_nan=True)
+        layout = next(k for k, m in masks.items() if (np.isfinite(shown) <= m).all())
+        seen.add(layout)
+        unread = masks[layout] & ~np.isfinite(shown)  # at most one panel left unread
+        assert unread.sum() <= max(p.t1 - p.t0 for p in panels(layout)) * aiwin.FS
+        assert np.nanmax(np.abs(shown)) <= limit
+        cells = panels(layout, RHYTHM_DEFAULT[1] if layout == "3x4" else ())
+        for k, p in enumerate(cells):
+            if any(q.lead == p.lead for q in cells[k + 1 :]):
+                continue  # lead II's 3x4 panel: the rhythm strip is read over it
+            piece = shown[p.lead, int(p.t0 * aiwin.FS) : int(p.t1 * aiwin.FS)]
+            if np.isfinite(piece).any():
+                assert abs(np.nanmedian(piece)) < 0.02  # centred, up to the pixel noise
+    assert seen == set(masks)
+    plain = AsPrint(1.0, "12x1").mask(signal, (0, 0, 0))
+    errs = AsPrint(1.0, "12x1", errors=True).mask(signal, (0, 0, 0))
+    centred = plain - np.nanmedian(plain, axis=1, keepdims=True)
+    assert 0.01 < np.nanmean(np.abs(errs - centred)) < 0.2  # off, but still the record
+
+
+def test_feature_copies_in_every_layout_with_errors(physionet_t2, tmp_path):
+    """``features.print_copies: [3x4, 6x2, 12x1]`` trains on the records plus one copy
+    per layout (cached apart from the plain copies), and scores its held-out records."""
+    from ecgplot.experiment import load_experiment
+
+    from .conftest import ROOT
+
+    cfg = load_experiment(
+        ROOT / "configs" / "features_task2.yaml",
+        [
+            f"data.root={physionet_t2}",
+            f"output_dir={tmp_path}",
+            "data.n_folds=3",
+            "data.fold=0",
+            "features.max_iter=20",
+            "features.min_samples_leaf=3",
+            "features.print_copies=[3x4, 6x2, 12x1]",
+            "features.print_errors=true",
+        ],
+    )
+    fit(cfg)
+    caches = sorted(p.name for p in cfg.run_dir.glob("*errors*"))
+    assert len(caches) == 3 and all(k in " ".join(caches) for k in ("3x4", "6x2", "12x1"))
+    assert (cfg.run_dir / "fold0" / "val_probs.csv").is_file()

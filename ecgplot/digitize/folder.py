@@ -66,6 +66,7 @@ def report_row(reading: Reading) -> dict:
         mm_per_mv=got.mm_per_mv,
         gain_from=got.gain_source,
         printed_share=round(float(got.printed.mean()), 3),
+        limb_samples_reread=got.limb_samples_reread,
         problem="",
     )
 

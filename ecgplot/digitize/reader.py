@@ -1,6 +1,7 @@
 """A picture of a 12-lead print read back into a record, stage by stage: rectify, the
 scale, the rows, the layout, the gain, the traces (one module each, passing a
-:class:`~.page.Page`)."""
+:class:`~.page.Page`); once the way up is told, limb-lead samples that contradict the
+other limb leads are read again from them (:mod:`.limbs`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 from ..aiwin import BadInputError
 from .gain import read_gain
 from .layout import place_panels
+from .limbs import repair_limb_leads
 from .orientation import CLEAR_MISFIT, limb_misfit, turn_order, upright_choice
 from .page import Page, unreadable, upside_down
 from .rectify import rectify
@@ -34,6 +36,7 @@ class Digitized:
     mm_per_mv: float
     gain_source: str  # "calibration pulse" or "assumed"
     orientation_source: str = ""  # limb leads, calibration pulses, only reading (orientation.py)
+    limb_samples_reread: int = 0  # limb-lead samples read again from the others (limbs.py)
 
     @property
     def printed(self) -> np.ndarray:
@@ -190,11 +193,12 @@ def read_print(
     if told.pre or told.turn:
         told = _read_upright(rgb, told, source, rhythm, mm_per_mv)
     page = told.page
+    signal, reread = repair_limb_leads(told.signal)
     picture = np.ascontiguousarray(np.rot90(told.upright, told.turn))
     rotation = (told.angle - 90.0 * told.total + 180.0) % 360.0 - 180.0
     rotation = 180.0 if rotation == -180.0 else rotation
     got = Digitized(
-        told.signal,
+        signal,
         page.layout,
         page.rhythm,
         page.px_per_mm,
@@ -203,6 +207,7 @@ def read_print(
         page.mm_per_mv,
         page.gain_source,
         told.why,
+        reread,
     )
     return PrintReading(got, picture, page)
 

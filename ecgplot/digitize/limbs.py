@@ -1,0 +1,67 @@
+"""The six limb leads hold two signals: III = II - I, aVR = -(I + II) / 2, aVL = I - II / 2,
+aVF = II - I / 2 (Einthoven, Goldberger). Where a print shows four or more of them at the
+same time (12x1, the first column of 6x2, aVR/aVL/aVF with the lead-II strip of a 3x4),
+a sample that one or two leads read far from what four others agree on is ink of a
+crossing trace taken for that lead's; it is read again from those four. Thresholds
+chosen on cart prints of the first 30 shared records (12x1 at 10 mm/mV, 6x2)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from scipy.ndimage import binary_dilation
+
+# each limb lead as (weight of I, weight of II)
+LIMB_BASIS = np.array([[1, 0], [0, 1], [-1, 1], [-0.5, -0.5], [1, -0.5], [-0.5, 1]], float)
+TOLERANCE_MV = 0.2  # a lead this far from the others' reading of it is misread
+AGREE_MV = 0.08  # four leads agree within this (their largest residual)
+WIDEN = 3  # samples either side of a misread one are read again too
+
+
+def _fit(x: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample, (I, II) by least squares on the leads ``use`` (6, n) marks, and the
+    largest residual of those leads; NaN where fewer than three are used."""
+    w = use.astype(float)
+    a = LIMB_BASIS
+    ata = np.einsum("ln,li,lj->nij", w, a, a)
+    atb = np.einsum("ln,li,ln->ni", w, a, np.where(use, x, 0.0))
+    ok = use.sum(axis=0) >= 3
+    fit = np.full((x.shape[1], 2), np.nan)
+    fit[ok] = np.linalg.solve(ata[ok], atb[ok][..., None])[..., 0]
+    resid = np.where(use, np.abs(x - (a @ fit.T)), 0.0)
+    return fit, np.where(ok, resid.max(axis=0), np.nan)
+
+
+def repair_limb_leads(signal: np.ndarray) -> tuple[np.ndarray, int]:
+    """``signal`` (12, n) mV as read, with the limb-lead samples that contradict four
+    other limb leads read from those; and how many samples were read again. Each lead's
+    own baseline (the digitiser centres each panel) is taken out before comparing."""
+    x = signal[:6].astype(float)
+    shown = np.isfinite(x)
+    offsets = np.zeros((6, 1))
+    for _ in range(3):
+        fit, _ = _fit(x - offsets, shown)
+        pred = LIMB_BASIS @ fit.T
+        resid = np.where(shown & np.isfinite(pred), x - pred, np.nan)
+        counted = np.isfinite(resid).sum(axis=1) > 0
+        offsets[counted, 0] = np.nanmedian(resid[counted], axis=1)
+    centred = x - offsets
+    # per sample, the four leads that agree best (two misread leads are outvoted)
+    best_fit = np.full((x.shape[1], 2), np.nan)
+    best_spread = np.full(x.shape[1], np.inf)
+    for keep in itertools.combinations(range(6), 4):
+        use = np.zeros_like(shown)
+        use[list(keep)] = shown[list(keep)]
+        fit, spread = _fit(centred, use)
+        full = use.sum(axis=0) == 4
+        better = full & (spread < best_spread)
+        best_fit[better], best_spread[better] = fit[better], spread[better]
+    guesses = LIMB_BASIS @ best_fit.T
+    agree = best_spread < AGREE_MV
+    bad = shown & agree & (np.abs(centred - guesses) > TOLERANCE_MV)
+    misread = binary_dilation(bad, np.ones((1, 2 * WIDEN + 1), bool)) & shown
+    fixed = misread & np.isfinite(guesses)
+    out = signal.copy()
+    out[:6][fixed] = (guesses + offsets)[fixed]
+    return out, int(fixed.sum())
