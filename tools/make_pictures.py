@@ -3,10 +3,11 @@ predict.py --images on.
 
     python tools/make_pictures.py --data dataset/physionet_t2/train --out pictures \
         [--layout 3x4|6x2|12x1|mixed] [--condition "phone photo"|"colour scan"|"b/w scan"|clean]
-        [--limit 20] [--seed 0]
+        [--limit 20] [--seed 0] [--tag 6x2_photo]
 
-Each record becomes NAME.jpg: drawn as a cart prints it by drawers/printsim.py (matplotlib,
-an independent program: no code shared with the package's renderer), then scanned or
+Each record becomes NAME.jpg (with --tag, NAME@TAG.jpg: pictures of a run's own records
+for predict.py --oof): drawn as a cart prints it by drawers/printsim.py (matplotlib, an
+independent program: no code shared with the package's renderer), then scanned or
 photographed, seeded per record. "mixed" cycles through the three layouts.
 """
 
@@ -39,6 +40,7 @@ def main() -> None:
     p.add_argument("--condition", default="phone photo", choices=CONDITIONS)
     p.add_argument("--limit", type=int, help="only the first N records")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tag", help="name the pictures NAME@TAG.jpg")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for i, path in enumerate(list_records(args.data)[: args.limit]):
@@ -46,7 +48,7 @@ def main() -> None:
         layout = list(STYLES)[i % 3] if args.layout == "mixed" else args.layout
         page = draw_print(record.signal, STYLES[layout])
         picture = photograph(page.image, args.condition, np.random.default_rng(args.seed + i))
-        out = args.out / f"{record.name}.jpg"
+        out = args.out / f"{record.name}{'@' + args.tag if args.tag else ''}.jpg"
         cv2.imwrite(str(out), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
         print(out)
 

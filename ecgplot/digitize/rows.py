@@ -106,7 +106,10 @@ def _row_clocks(
     halves = [
         mask[(a + int(y)) // 2 : (int(y) + b) // 2 + 1] for (a, b), y in zip(bands, baselines)
     ]
-    ends = [trace_end(half.any(axis=0), px_per_mm) - line_px / 2 for half in halves]
+    # the pen's cap ends half a line past the last sample; the column the cap only
+    # partly covers is not ink, so the ink ends half a pixel short on average (without
+    # the half pixel, cart prints were read 1-2 samples late at 150-200 dpi)
+    ends = [trace_end(half.any(axis=0), px_per_mm) - line_px / 2 + 0.5 for half in halves]
     common = float(np.median(ends))
     x0s = []
     for end, row in zip(ends, pieces):
