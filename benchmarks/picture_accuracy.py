@@ -288,15 +288,21 @@ def fusion_on_pictures(
     fits = {m: ensemble([member(v, True) for v in fuse], truth, m) for m in ("mean", "weights")}
     key = HEADLINE[task]
     mean, weights = fits["mean"], fits["weights"]
+    at = [mat_fit.names.index(n) for n in order]  # ensemble() sorts the MAT rows by name
+
+    def mat_f1(fit) -> float:
+        return f1_at(task, y, order, fit.oof[at], fit.thresholds)
+
     lines = [
         f"task {task} fusion of {' + '.join(fuse)}: weights fitted on MAT + pictures "
         f"{np.round(weights.fusion.weights, 2).tolist()}",
         f"task {task} fusion on MAT: {key} {mat_fit.oof_metrics[key]:.3f}, F1 at MAT "
-        f"thresholds {f1_at(task, y, order, mat_fit.oof, mat_fit.thresholds):.3f}, at "
-        f"picture-aware thresholds {f1_at(task, y, order, mean.oof, mean.thresholds):.3f} "
-        f"(weights: {f1_at(task, y, order, weights.oof, weights.thresholds):.3f}, "
-        f"{key} {weights.oof_metrics[key]:.3f})",
+        f"thresholds {mat_f1(mat_fit):.3f}, at picture-aware thresholds {mat_f1(mean):.3f} "
+        f"(weights: {mat_f1(weights):.3f}, {key} {weights.oof_metrics[key]:.3f})",
     ]
+    figures[f"task{task}_fusion_mat_{key}"] = round(mat_fit.oof_metrics[key], 4)
+    figures[f"task{task}_fusion_mat_f1_mat_thresholds"] = round(mat_f1(mat_fit), 4)
+    figures[f"task{task}_fusion_mat_f1_picture_aware"] = round(mat_f1(mean), 4)
     row_of = {name: i for i, name in enumerate(mean.picture_names)}
     for s in sets:
         rows = [row_of[f"{n}@{'_'.join(s)}"] for n in order]
