@@ -1,8 +1,8 @@
 """The six limb leads hold two signals: III = II - I, aVR = -(I + II) / 2, aVL = I - II / 2,
-aVF = II - I / 2 (Einthoven, Goldberger). Where a print shows four or more of them at the
-same time (12x1, the first column of 6x2, aVR/aVL/aVF with the lead-II strip of a 3x4),
-a sample that one or two leads read far from what four others agree on is ink of a
-crossing trace taken for that lead's; it is read again from those four. Thresholds
+aVF = II - I / 2 (Einthoven, Goldberger). Where a print shows five or six of them at the
+same time (12x1, the first column of 6x2; a 3x4 print never shows more than four, so it
+is left as read), a sample that one or two leads read far from what four others agree
+on is ink of a crossing trace taken for that lead's; it is read again from those four. Thresholds
 chosen on cart prints of the first 30 shared records (12x1 at 10 mm/mV, 6x2)."""
 
 from __future__ import annotations
