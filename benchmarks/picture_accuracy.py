@@ -149,7 +149,7 @@ def picture_oof(run_dir: Path, digitised: Path, task: int) -> tuple[list[str], n
     """Every record's probabilities from its picture, by the fold model that did not
     train on it (:func:`ecgplot.infer.predict_out_of_fold`, as predict.py --oof)."""
     run = load_run(run_dir)
-    names = sorted(fold_of_records(run))
+    names = list(fold_of_records(run).index)
     frame = predict_out_of_fold(run, names, [np.load(digitised / f"{n}.npy") for n in names])
     return names, frame.to_numpy()
 

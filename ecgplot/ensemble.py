@@ -48,7 +48,7 @@ from .aiwin import (
 from .atomic import atomic_write
 from .decide import choose_thresholds, decide
 from .metrics import task_metrics
-from .run_folder import OOF_PICTURE_PROBS, OOF_PROBS, VAL_PROBS, picture_record
+from .run_folder import OOF_PICTURE_PROBS, OOF_PROBS, picture_record
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def run_member(
     pictures of its records too), and its test probabilities: predicted here from
     ``data`` (MAT folder) or ``images`` (pictures of prints, digitised, or already read:
     ``digitized``), else the run's ``probs.csv``."""
-    from .infer import load_run, predict_folder, predict_pictures  # imports paddle
+    from .infer import fold_of_records, load_run, predict_folder, predict_pictures  # paddle
 
     loaded = load_run(run)
     task = loaded.cfg.data.task
@@ -91,15 +91,7 @@ def run_member(
     if not oof_file.is_file():
         raise BadInputError(run, "no oof_probs.csv: train the run with data.fold=all")
     oof = read_probs_frame(oof_file, task)
-    folds = pd.concat(
-        [
-            pd.Series(
-                int(c.parent.name[4:]),
-                index=read_probs_frame(c.parent / VAL_PROBS, task).index,
-            )
-            for c in loaded.checkpoints  # the folds the run recorded, not stale fold dirs
-        ]
-    ).sort_index()
+    folds = fold_of_records(loaded)
     test = None
     if data is not None or images is not None:
         if images is None:

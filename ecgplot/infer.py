@@ -55,6 +55,7 @@ class Run:
 
     path: Path
     cfg: ExperimentConfig
+    folds: list[int]  # the folds trained, in the order of ``checkpoints``
     checkpoints: list[Path]
     thresholds: np.ndarray | None
     info: dict  # model_info.json (image runs: how to rebuild the network), else {}
@@ -92,7 +93,7 @@ def load_run(path: str | Path) -> Run:
     info = {}
     if kind.needs_model_info:
         info = _read_json(path / MODEL_INFO_FILE, f"{kind.name} runs need it (train.py writes it)")
-    return Run(path, cfg, checkpoints, thresholds, info)
+    return Run(path, cfg, folds, checkpoints, thresholds, info)
 
 
 def _read_json(path: Path, why_needed: str) -> dict:
@@ -249,15 +250,16 @@ def predict_pictures(
     return Prediction(names, probs_arr, labels, bad, readings)
 
 
-def fold_of_records(run: Run) -> dict[str, int]:
-    """Each validation record of the run and the index (in ``run.checkpoints``) of the
-    fold model that did not train on it."""
+def fold_of_records(run: Run) -> pd.Series:
+    """The fold (number, as in ``run.folds``) that held out each validation record of the
+    run, by record name, sorted: the fold model that never trained on it."""
     task = run.cfg.data.task
-    return {
-        name: k
-        for k, ckpt in enumerate(run.checkpoints)
-        for name in read_probs_frame(ckpt.parent / VAL_PROBS, task).index
-    }
+    return pd.concat(
+        [
+            pd.Series(k, index=read_probs_frame(ckpt.parent / VAL_PROBS, task).index)
+            for k, ckpt in zip(run.folds, run.checkpoints)
+        ]
+    ).sort_index()
 
 
 def predict_out_of_fold(
@@ -281,8 +283,8 @@ def predict_out_of_fold(
         )
     predictors = load_predictors(run, backend)
     probs = np.zeros((len(names), run.cfg.num_classes))
-    which = np.array([folds[picture_record(n)] for n in names], int)
-    for k, predictor in enumerate(predictors):
+    which = folds.reindex([picture_record(n) for n in names]).to_numpy()
+    for k, predictor in zip(run.folds, predictors):
         idx = np.flatnonzero(which == k)
         for start in tqdm(range(0, len(idx), batch_size), desc=f"fold {k}", disable=None):
             part = idx[start : start + batch_size]

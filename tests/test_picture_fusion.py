@@ -81,7 +81,7 @@ def test_each_picture_is_predicted_by_the_fold_that_held_its_record_out(
     for picture in ("00008_hr@6x2", "JS03291@3x4"):
         img = cv2.cvtColor(cv2.imread(str(pictures / f"{picture}.png")), cv2.COLOR_BGR2RGB)
         signal = digitize_picture(img, picture).signal
-        k = folds[picture.split("@")[0]]
+        k = run.folds.index(folds[picture.split("@")[0]])
         held_out = predict_signals([predictors[k]], [signal], run.cfg)[0]
         assert np.allclose(table.loc[picture].to_numpy(), held_out, atol=1e-5)
         others = [predict_signals([p], [signal], run.cfg)[0] for j, p in enumerate(predictors)]
