@@ -266,7 +266,8 @@ class Signal1DKind(ModelKind):
     def input_specs(self, model: paddle.nn.Layer, cfg: ExperimentConfig) -> list:
         from paddle.static import InputSpec
 
-        return [InputSpec([None, 12, None], "float32", "signal")]  # windows of any length
+        channels = cfg.signal1d.in_channels
+        return [InputSpec([None, channels, None], "float32", "signal")]  # windows of any length
 
 
 @register_kind("features")
