@@ -102,6 +102,9 @@ def main() -> int:
             f"fused on {len(result.picture_names)} pictures (cross-fitted out-of-fold): "
             + ", ".join(f"{k} {v:.4f}" for k, v in result.picture_metrics.items())
         )
+    if result.picture_sets is not None:
+        print("by set of pictures (out-of-fold):")
+        print(result.picture_sets.round(4).to_string())
     print(f"fusion: {result.fusion.describe()}")
     if result.test is None:
         print("no test probabilities: wrote only the fused out-of-fold probabilities")

@@ -52,11 +52,10 @@ from ecgplot.digitize import digitize_picture  # noqa: E402
 from ecgplot.ensemble import Member, ensemble  # noqa: E402
 from ecgplot.evaluate import (  # noqa: E402
     HEADLINE,
+    decision_f1,
     evaluate,
     headline,
     paired_difference,
-    scores_task1,
-    scores_task2,
 )
 from ecgplot.experiment import finished_run, load_experiment  # noqa: E402
 from ecgplot.infer import fold_of_records, load_run, predict_out_of_fold  # noqa: E402
@@ -259,14 +258,6 @@ def print_aware_gains(task: int, measured: dict, n_boot: int, figures: dict) -> 
     return lines
 
 
-def f1_at(task: int, y: np.ndarray, names: list[str], probs: np.ndarray, thresholds) -> float:
-    """F1 (task 2: macro-F1) of the decisions at ``thresholds``."""
-    labels = decide(probs, task, thresholds)
-    if task == 1:
-        return scores_task1(y, np.array(labels), None)["f1"]
-    return scores_task2(y, label_matrix(dict(zip(names, labels)), names, task), None)["macro_f1"]
-
-
 def fusion_on_pictures(
     task: int, measured: dict, fuse: list[str], truth: dict, n_boot: int, figures: dict
 ) -> list[str]:
@@ -303,7 +294,7 @@ def fusion_on_pictures(
     at = [mat_fit.names.index(n) for n in order]  # ensemble() sorts the MAT rows by name
 
     def mat_f1(fit) -> float:
-        return f1_at(task, y, order, fit.oof[at], fit.thresholds)
+        return decision_f1(task, y, fit.oof[at], fit.thresholds)
 
     lines = [
         f"task {task} fusion of {' + '.join(fuse)}: weights fitted on MAT + pictures "
@@ -322,9 +313,9 @@ def fusion_on_pictures(
         best = max(fuse, key=lambda v: headline(task, y, measured[v][s]))
         d, lo, hi = paired_difference(task, y, fused["mean"], measured[best][s], n_boot)
         dw, lw, hw = paired_difference(task, y, fused["weights"], measured[best][s], n_boot)
-        f1_mat = f1_at(task, y, order, fused["mean"], mat_fit.thresholds)
-        f1_pic = f1_at(task, y, order, fused["mean"], fits["mean"].thresholds)
-        f1_w = f1_at(task, y, order, fused["weights"], fits["weights"].thresholds)
+        f1_mat = decision_f1(task, y, fused["mean"], mat_fit.thresholds)
+        f1_pic = decision_f1(task, y, fused["mean"], fits["mean"].thresholds)
+        f1_w = decision_f1(task, y, fused["weights"], fits["weights"].thresholds)
         tag = "_".join(s).replace(" ", "_").replace("/", "")
         score_mean, score_w = headline(task, y, fused["mean"]), headline(task, y, fused["weights"])
         lines.append(

@@ -47,8 +47,9 @@ from .aiwin import (
 )
 from .atomic import atomic_write
 from .decide import choose_thresholds, decide
+from .evaluate import HEADLINE, decision_f1, headline
 from .metrics import task_metrics
-from .run_folder import OOF_PICTURE_PROBS, OOF_PROBS, picture_record
+from .run_folder import OOF_PICTURE_PROBS, OOF_PROBS, picture_record, picture_tag
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +292,34 @@ class EnsembleResult:
     picture_oof: np.ndarray | None = None  # the same for the pictures' rows
     member_picture_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     picture_metrics: dict[str, float] = field(default_factory=dict)
+    picture_sets: pd.DataFrame | None = None  # :func:`picture_sets`, one row per tag
+
+
+def picture_sets(
+    task: int,
+    labels: list[str],
+    stack: np.ndarray,
+    fused: np.ndarray,
+    y: np.ndarray,
+    tags: list[str],
+    thresholds: np.ndarray,
+) -> pd.DataFrame:
+    """For each set of pictures (the tag after ``@``: a layout, a condition), each
+    member's and the fusion's threshold-free score (AUC / macro-AUC), the fusion minus
+    its best member there, and the fusion's F1 at ``thresholds``: whether the fusion
+    holds on every kind of picture, not only on all of them pooled."""
+    key = HEADLINE[task]
+    rows = {}
+    for tag in sorted(set(tags)):
+        at = np.flatnonzero(np.array(tags) == tag)
+        row = {f"{label} {key}": headline(task, y[at], s[at]) for label, s in zip(labels, stack)}
+        row[f"fusion {key}"] = headline(task, y[at], fused[at])
+        row["fusion minus best member"] = row[f"fusion {key}"] - max(
+            v for k, v in row.items() if not k.startswith("fusion")
+        )
+        row["fusion f1"] = decision_f1(task, y[at], fused[at], thresholds)
+        rows[tag] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("pictures")
 
 
 def _record_folds(members: list[Member], names: list[str], n_folds: int) -> np.ndarray:
@@ -344,6 +373,17 @@ def ensemble(
 
     member_metrics, oof_metrics = scores(slice(0, n))
     member_pictures, picture_metrics = scores(slice(n, None)) if pictures else ({}, {})
+    sets = None
+    if pictures:
+        sets = picture_sets(
+            task,
+            [m.label for m in members],
+            stack[:, n:],
+            fused[n:],
+            y[n:],
+            [picture_tag(p) for p in pictures],
+            thresholds,
+        )
     test_names, test = [], None
     if members[0].test is not None:
         test_names = list(members[0].test.index)
@@ -362,6 +402,7 @@ def ensemble(
         fused[n:] if pictures else None,
         member_pictures,
         picture_metrics,
+        sets,
     )
 
 
@@ -389,5 +430,7 @@ def write_ensemble(result: EnsembleResult, answer: Path) -> None:
             "members": result.member_picture_metrics,
             "oof": result.picture_metrics,
         }
+        frame = result.picture_sets.rename(columns=lambda c: c.replace(" ", "_"))
+        info["pictures"]["by_set"] = frame.round(4).to_dict(orient="index")
     with atomic_write(out / "ensemble.json") as fh:
         json.dump(info, fh, indent=1)

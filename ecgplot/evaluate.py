@@ -17,6 +17,7 @@ from sklearn.metrics import (
 )
 
 from .aiwin import CLASS_NAMES, BadInputError, label_matrix
+from .decide import decide
 from .plots import plt, save_figure  # plots selects the Agg backend
 
 
@@ -95,6 +96,15 @@ def headline(task: int, y: np.ndarray, probs: np.ndarray) -> float:
     if task == 1:
         return scores_task1(y, probs.argmax(1), probs[:, 1])["auc"]
     return scores_task2(y, (probs > 0.5).astype(int), probs)["macro_auc"]
+
+
+def decision_f1(task: int, y: np.ndarray, probs: np.ndarray, thresholds: np.ndarray) -> float:
+    """F1 of the decisions at ``thresholds`` (task 2: macro-F1, after the label rules)."""
+    labels = decide(probs, task, thresholds)
+    if task == 1:
+        return scores_task1(y, np.array(labels), None)["f1"]
+    names = [str(i) for i in range(len(labels))]
+    return scores_task2(y, label_matrix(dict(zip(names, labels)), names, task), None)["macro_f1"]
 
 
 def paired_difference(

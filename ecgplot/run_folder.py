@@ -32,6 +32,11 @@ def picture_record(picture: str) -> str:
     return picture.split(PICTURE_TAG, 1)[0]
 
 
+def picture_tag(picture: str) -> str:
+    """Which set of pictures ``NAME@TAG`` is in (its tag; "" when it has none)."""
+    return picture.partition(PICTURE_TAG)[2]
+
+
 @dataclass
 class FoldResult:
     """What training one fold gave: its best epoch and metrics, and its validation

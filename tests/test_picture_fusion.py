@@ -14,14 +14,14 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import f1_score
+from sklearn.metrics import f1_score, roc_auc_score
 
 from drawers.printsim import PrintStyle, draw_print
 from ecgplot import aiwin
 from ecgplot.aiwin import BadInputError
 from ecgplot.decide import decide
 from ecgplot.digitize import digitize_picture
-from ecgplot.ensemble import Member, ensemble, run_member
+from ecgplot.ensemble import Member, ensemble, run_member, write_ensemble
 from ecgplot.infer import (
     fold_of_records,
     load_predictors,
@@ -162,3 +162,50 @@ def test_thresholds_fitted_on_pictures_hold_on_pictures(physionet_t1):
     both_f1 = (f1(both.thresholds, both.oof), f1(both.thresholds, both.picture_oof))
     assert mat_only_f1[0] > 0.9 and mat_only_f1[1] < 0.2
     assert both_f1[1] > 0.8 and min(both_f1) >= min(mat_only_f1) + 0.4
+
+
+def test_the_fusion_is_scored_on_each_set_of_pictures(physionet_t1, tmp_path):
+    """Real task-1 labels; member a reads 3x4 pictures well and 6x2 pictures not at all,
+    member b the other way round: pooled over all pictures both look middling, but the
+    per-set table shows each member's strength where it is, the fusion against the best
+    member of each set, and its F1 there at the fitted thresholds; ensemble.json has it."""
+    labels = aiwin.read_labels(physionet_t1 / "trainreference.csv", 1)
+    names = sorted(labels)
+    y = aiwin.label_matrix(labels, names, 1)
+    rng = np.random.default_rng(1)
+    cols = aiwin.prob_columns(1)
+
+    def probs(good: bool) -> np.ndarray:
+        p = 0.3 + 0.4 * y + rng.normal(0, 0.1, len(y)) if good else rng.random(len(y))
+        p = np.clip(p, 0.01, 0.99)
+        return np.c_[1 - p, p]
+
+    def member(label: str, good_on: str) -> Member:
+        rows = [f"{n}@{tag}" for tag in ("3x4", "6x2") for n in names]
+        pics = np.concatenate([probs(good_on == "3x4"), probs(good_on == "6x2")])
+        return Member(
+            label,
+            pd.DataFrame(probs(True), index=pd.Index(names, name="name"), columns=cols),
+            pictures=pd.DataFrame(pics, index=rows, columns=cols),
+        )
+
+    result = ensemble([member("a", "3x4"), member("b", "6x2")], labels, "mean", n_folds=3)
+    sets = result.picture_sets
+    assert list(sets.index) == ["3x4", "6x2"]
+    assert sets.loc["3x4", "a auc"] > 0.9 and sets.loc["6x2", "a auc"] < 0.75
+    assert sets.loc["6x2", "b auc"] > 0.9 and sets.loc["3x4", "b auc"] < 0.75
+    for tag in ("3x4", "6x2"):
+        at = [i for i, n in enumerate(result.picture_names) if n.endswith(f"@{tag}")]
+        fused = result.picture_oof[at]
+        y_at = aiwin.label_matrix(labels, [result.picture_names[i][:-4] for i in at], 1)
+        assert sets.loc[tag, "fusion auc"] == pytest.approx(roc_auc_score(y_at, fused[:, 1]))
+        best = max(sets.loc[tag, "a auc"], sets.loc[tag, "b auc"])
+        assert sets.loc[tag, "fusion minus best member"] == pytest.approx(
+            sets.loc[tag, "fusion auc"] - best
+        )
+        assert sets.loc[tag, "fusion f1"] == pytest.approx(
+            f1_score(y_at, decide(fused, 1, result.thresholds))
+        )
+    write_ensemble(result, tmp_path / "answer.csv")
+    info = json.loads((tmp_path / "ensemble.json").read_text())
+    assert info["pictures"]["by_set"]["6x2"]["b_auc"] == round(sets.loc["6x2", "b auc"], 4)
