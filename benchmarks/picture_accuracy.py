@@ -95,17 +95,6 @@ VARIANTS = {
             "print_aug.errors=true",
         ],
     ),
-    # the same, the network told which samples the print showed (signal1d.shown_channels)
-    "signal1d_layouts10_shown": (
-        "signal1d",
-        [
-            "train.epochs=10",
-            "print_aug.p=0.5",
-            "print_aug.layout=[3x4, 6x2, 12x1]",
-            "print_aug.errors=true",
-            "signal1d.shown_channels=true",
-        ],
-    ),
     "image_layouts": (
         "cpu_small",
         ["print_aug.layout=[3x4, 6x2, 12x1]", "print_aug.errors=true"],
@@ -121,7 +110,6 @@ PRINT_AWARE = (
     ("signal1d_layouts", "signal1d_print_aware"),
     ("image_layouts", "image"),
     ("signal1d_layouts10", "signal1d10"),
-    ("signal1d_layouts10_shown", "signal1d_layouts10"),
 )
 
 

@@ -120,13 +120,6 @@ class Signal1DConfig:
     se_reduction: Positive = 8
     window_s: PositiveFloat = 10.0  # longer records: overlapping windows, max over them
     overlap_s: NonNegFloat = 2.0
-    # 12 more input channels, 1 where the lead's sample was shown (a print shows each
-    # lead only in its panel): the network tells a missing stretch from a flat one
-    shown_channels: bool = False
-
-    @property
-    def in_channels(self) -> int:
-        return 24 if self.shown_channels else 12
 
     def __post_init__(self) -> None:
         if self.kernel % 2 == 0:

@@ -25,16 +25,11 @@ MAX_MV = 10.0  # samples beyond +-10 mV are artefacts: clipped
 def signal_input(signal: np.ndarray, cfg: Signal1DConfig, fs: float = FS) -> np.ndarray:
     """The network's view of a record (12, n) mV at ``fs``: band-passed, resampled to
     ``input_hz``, clipped, float32; samples a print did not show (NaN) are 0, each
-    printed stretch filtered on its own (no ringing from the edges of what is missing).
-    With ``shown_channels``, 12 more rows: 1 where the sample was shown, else 0 (and the
-    lead exactly 0 there)."""
-    signal = np.asarray(signal, np.float32)
-    x = bandpass_present(signal, fs, cfg.highpass_hz, cfg.lowpass_hz)
-    x = np.clip(resample(np.nan_to_num(x, nan=0.0), fs, cfg.input_hz), -MAX_MV, MAX_MV)
-    if cfg.shown_channels:
-        shown = resample(np.isfinite(signal).astype(np.float32), fs, cfg.input_hz) > 0.5
-        x = np.concatenate([x * shown, shown])
-    return x.astype(np.float32)
+    printed stretch filtered on its own (no ringing from the edges of what is missing)."""
+    x = bandpass_present(np.asarray(signal, np.float32), fs, cfg.highpass_hz, cfg.lowpass_hz)
+    x = np.nan_to_num(x, nan=0.0)
+    x = resample(x, fs, cfg.input_hz)
+    return np.clip(x, -MAX_MV, MAX_MV).astype(np.float32)
 
 
 def windows(x: np.ndarray, cfg: Signal1DConfig) -> np.ndarray:
@@ -103,7 +98,7 @@ class SEBasicBlock(nn.Layer):
 
 
 class SEResNet1D(nn.Layer):
-    """(N, 12 or 24, T) -> logits: a strided stem, stages of :class:`SEBasicBlock` (each stage
+    """(N, 12, T) -> logits: a strided stem, stages of :class:`SEBasicBlock` (each stage
     halves the time and doubles the width up to ``8 * width``), mean and max over time,
     dropout, a linear layer."""
 
@@ -111,7 +106,7 @@ class SEResNet1D(nn.Layer):
         super().__init__()
         w = cfg.width
         self.stem = nn.Sequential(
-            nn.Conv1D(cfg.in_channels, w, 15, 2, 7, bias_attr=False),
+            nn.Conv1D(12, w, 15, 2, 7, bias_attr=False),
             nn.BatchNorm1D(w),
             nn.ReLU(),
             nn.MaxPool1D(3, 2, 1),

@@ -12,7 +12,6 @@ from ecgplot.ensemble import ensemble, run_member
 from ecgplot.experiment import load_experiment
 from ecgplot.export import export_run
 from ecgplot.infer import load_predictors, load_run, predict_folder, predict_signals
-from ecgplot.prints import mask_as_print
 from ecgplot.signal_model import build_signal_model, signal_input, window_probs, windows
 from ecgplot.trainer import fit
 
@@ -24,7 +23,6 @@ TINY += ["signal1d.lowpass_hz=40", "train.batch_size=8", "data.n_folds=3"]
 
 
 def signal1d_config(data, out, *extra: str):
-    """The 1-D recipe, tiny, on ``data``."""
     return load_experiment(
         ROOT / "configs" / "signal1d_task2.yaml",
         [f"data.root={data}", f"output_dir={out}", "name=sig", *TINY, *extra],
@@ -112,32 +110,3 @@ def test_three_kinds_fuse(signal_run, physionet_t2, tmp_path):
     assert result.fusion.weights.shape == (3,)
     assert result.fusion.weights.sum() == pytest.approx(1)
     assert result.test.shape == (23, 12) and np.isfinite(result.test).all()
-
-
-def test_shown_channels_tell_a_print_s_missing_stretches_from_flat_ones(physionet_t2, tmp_path):
-    """With ``signal1d.shown_channels`` a real record as a 3x4 print shows it becomes 24
-    rows: 12 leads (0 where the print showed nothing) and 12 that are 1 exactly where the
-    lead was shown (lead I its first 2.5 s, II all 10 s from its rhythm strip). A run
-    trained so predicts through its exported graph as through its dygraph network."""
-    cfg = signal1d_config(
-        physionet_t2, tmp_path, "signal1d.shown_channels=true", "print_aug.p=0.5",
-        "print_aug.layout=[3x4, 6x2]", "train.epochs=1", "data.fold=0",
-    )  # fmt: skip
-    signal = fixture_signals(physionet_t2, 1)[0]
-    x = signal_input(mask_as_print(signal, "3x4"), cfg.signal1d)
-    assert x.shape == (24, 1250)
-    shown = x[12:]
-    assert set(np.unique(shown)) == {0.0, 1.0}
-    assert abs(shown[0].sum() - 1250 / 4) <= 2 and shown[1].all()  # I: first column; II: strip
-    assert abs(shown[6, 625:938].mean() - 1) < 0.01 and not shown[6, :600].any()  # V1: 3rd
-    assert not x[:12][shown == 0].any() and np.abs(x[0, :300]).max() > 0.1
-    plain = signal1d_config(physionet_t2, tmp_path).signal1d
-    full = signal_input(signal, cfg.signal1d)
-    assert full[12:].all() and np.allclose(full[:12], signal_input(signal, plain))
-    fit(cfg)
-    run = load_run(cfg.run_dir)
-    export_run(cfg.run_dir)
-    printed = [mask_as_print(s, "6x2") for s in fixture_signals(physionet_t2)]
-    dygraph = predict_signals(load_predictors(run), printed, run.cfg)
-    graph = predict_signals(load_predictors(run, "paddle"), printed, run.cfg)
-    np.testing.assert_allclose(graph, dygraph, atol=1e-4)
