@@ -73,8 +73,11 @@ VARIANTS = {
     ),
     "image": ("cpu_small", []),  # the recipe: print-aware (print_aug.p: 0.5)
     "image_plain": ("cpu_small", ["print_aug.p=0"]),
-    "signal1d": ("signal1d", []),
-    "signal1d_print_aware": ("signal1d", ["print_aug.p=0.5"]),
+    "signal1d": ("signal1d", ["print_aug.p=0"]),
+    "signal1d_print_aware": (
+        "signal1d",
+        ["print_aug.p=0.5", "print_aug.layout=3x4", "print_aug.errors=false"],
+    ),
     # print-aware in every layout, the prints carrying the digitiser's errors (the recipe)
     "features_layouts": (
         "features",
@@ -85,7 +88,7 @@ VARIANTS = {
         ["print_aug.p=0.5", "print_aug.layout=[3x4, 6x2, 12x1]", "print_aug.errors=true"],
     ),
     # at 10 epochs (half the recipe's: 4 minutes a fold on 2 cores), plain and print-aware
-    "signal1d10": ("signal1d", ["train.epochs=10"]),
+    "signal1d10": ("signal1d", ["train.epochs=10", "print_aug.p=0"]),
     "signal1d_layouts10": (
         "signal1d",
         [

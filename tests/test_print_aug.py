@@ -89,7 +89,9 @@ def test_cached_trunk_serves_the_drawn_records_print_maps(physionet_t2, tmp_path
 
 
 def test_signal1d_reads_a_print_as_zeros_where_nothing_is_shown(physionet_t2, tmp_path):
-    cfg = signal1d_config(physionet_t2, tmp_path, "print_aug.p=1.0")
+    cfg = signal1d_config(
+        physionet_t2, tmp_path, "print_aug.p=1.0", "print_aug.layout=3x4", "print_aug.errors=false"
+    )
     split = load_split(cfg, 0)
     x, _ = SignalDataset(cfg, split.train, split.labels, train=True)[0]
     quarter = x.shape[1] // 4
