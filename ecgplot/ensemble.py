@@ -297,7 +297,7 @@ class EnsembleResult:
 
 def picture_sets(
     task: int,
-    labels: list[str],
+    members: list[str],
     stack: np.ndarray,
     fused: np.ndarray,
     y: np.ndarray,
@@ -309,16 +309,18 @@ def picture_sets(
     its best member there, and the fusion's F1 at ``thresholds``: whether the fusion
     holds on every kind of picture, not only on all of them pooled."""
     key = HEADLINE[task]
+    tags = np.asarray(tags)
     rows = {}
     for tag in sorted(set(tags)):
-        at = np.flatnonzero(np.array(tags) == tag)
-        row = {f"{label} {key}": headline(task, y[at], s[at]) for label, s in zip(labels, stack)}
-        row[f"fusion {key}"] = headline(task, y[at], fused[at])
-        row["fusion minus best member"] = row[f"fusion {key}"] - max(
-            v for k, v in row.items() if not k.startswith("fusion")
-        )
-        row["fusion f1"] = decision_f1(task, y[at], fused[at], thresholds)
-        rows[tag] = row
+        at = np.flatnonzero(tags == tag)
+        scores = [headline(task, y[at], s[at]) for s in stack]
+        fusion = headline(task, y[at], fused[at])
+        rows[tag] = {
+            **{f"{label} {key}": v for label, v in zip(members, scores)},
+            f"fusion {key}": fusion,
+            "fusion minus best member": fusion - max(scores),
+            "fusion f1": decision_f1(task, y[at], fused[at], thresholds),
+        }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("pictures")
 
 
