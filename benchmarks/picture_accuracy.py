@@ -98,6 +98,16 @@ VARIANTS = {
             "print_aug.errors=true",
         ],
     ),
+    # 30 epochs, half the prints 3x4 (the layout the 1-D model loses most on)
+    "signal1d_layouts30": (
+        "signal1d",
+        [
+            "train.epochs=30",
+            "print_aug.p=0.5",
+            "print_aug.layout=[3x4, 3x4, 6x2, 12x1]",
+            "print_aug.errors=true",
+        ],
+    ),
     "image_layouts": (
         "cpu_small",
         ["print_aug.layout=[3x4, 6x2, 12x1]", "print_aug.errors=true"],
@@ -113,6 +123,7 @@ PRINT_AWARE = (
     ("signal1d_layouts", "signal1d_print_aware"),
     ("image_layouts", "image"),
     ("signal1d_layouts10", "signal1d10"),
+    ("signal1d_layouts30", "signal1d_layouts"),
 )
 
 
