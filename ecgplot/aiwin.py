@@ -375,12 +375,15 @@ def prob_columns(task: int) -> list[str]:
 
 
 def write_probs(path: str | Path, names: Sequence[str], probs: np.ndarray, task: int) -> None:
-    """Write ``name`` + one probability column per class (for ensembling), atomically."""
+    """Write ``name`` + one probability column per class (for ensembling), atomically, to
+    eight significant digits: a boosted model's confident 1e-9 is not written as a 0
+    that ties it with every other (six decimals cost the feature model 0.01-0.015 of its
+    task-2 macro-AUC)."""
     frame = pd.DataFrame(
         np.asarray(probs), index=pd.Index(list(names), name="name"), columns=prob_columns(task)
     )
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, float_format="%.6f", lineterminator="\n")
+        frame.to_csv(tmp, float_format="%.8g", lineterminator="\n")
 
 
 def read_probs_frame(path: str | Path, task: int | None = None) -> pd.DataFrame:

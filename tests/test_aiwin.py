@@ -210,3 +210,23 @@ def test_huge_csv_field_is_a_clear_error(tmp_path):
     path.write_text('name,tag\n"' + "x" * 200_000 + '",1\n', encoding="utf-8")
     with pytest.raises(BadInputError, match="not a readable CSV"):
         aiwin.read_labels(path, 1)
+
+
+def test_probs_csv_keeps_the_ranking_of_a_boosted_models_confident_probabilities(tmp_path):
+    """A gradient-boosted model (the feature model's kind) gives confident negatives
+    probabilities far under 1e-6; through probs.csv they keep their values and their
+    order, so an AUC read back from the file is the model's own."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 4))
+    y = (x[:, 0] + 0.5 * x[:, 1] + 0.5 * rng.normal(size=600) > 1.0).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=300, random_state=0).fit(x[:300], y[:300])
+    p = model.predict_proba(x[300:])
+    assert (p[:, 1] < 1e-6).sum() > 20  # the case: many confident negatives
+    path = tmp_path / "probs.csv"
+    aiwin.write_probs(path, [f"R{i}" for i in range(300)], p, task=1)
+    _, back = aiwin.read_probs(path, task=1)
+    np.testing.assert_allclose(back, p, rtol=1e-7, atol=0)
+    assert roc_auc_score(y[300:], back[:, 1]) == roc_auc_score(y[300:], p[:, 1])
