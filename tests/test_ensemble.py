@@ -65,6 +65,28 @@ def test_weights_favour_the_informative_member(physionet_t2):
     assert np.allclose(mean.weights, 0.5)
 
 
+def test_the_fusion_keeps_a_sure_members_ranking_under_one_in_a_million(physionet_t2):
+    """A boosted model is sure of most negatives (probabilities of 1e-9 to 1e-7, the
+    task-2 feature model's on half its values): their order still counts in the fused
+    logits, beside a member that knows nothing."""
+    labels = aiwin.read_labels(physionet_t2 / "trainreference.csv", 2)
+    names = sorted(labels)
+    y = aiwin.label_matrix(labels, names, 2)
+    rng = np.random.default_rng(1)
+    sure = 1e-9 * (1 + 50 * y + 10 * rng.random(y.shape))  # informative, all under 1e-6
+    flat = np.full(y.shape, 0.3)
+    index = pd.Index(names, name="name")
+    cols = aiwin.prob_columns(2)
+    members = [
+        Member("sure", pd.DataFrame(sure, index=index, columns=cols)),
+        Member("flat", pd.DataFrame(flat, index=index, columns=cols)),
+    ]
+    result = ensemble(members, labels, "mean", n_folds=3)
+    own = result.member_metrics["sure"]["macro_auc"]
+    assert own > 0.9
+    assert result.oof_metrics["macro_auc"] == pytest.approx(own, abs=1e-9)
+
+
 def test_runs_fuse_and_answer(two_runs, tmp_path):
     runs, data = two_runs
     answer = tmp_path / "fused" / "answer.csv"
