@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from .aiwin import FS, LEADS, BadInputError, read_record
 from .atomic import atomic_path
-from .signal import bandpass_present, r_peaks_present
+from .signal import bandpass_present, peaks_and_rr_present
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +95,11 @@ def record_features(signal: np.ndarray, fs: float = FS) -> np.ndarray:
     """Feature vector (float64, ``len(feature_names())``) of one (12, n) mV record; NaN
     where a feature is undefined (too few beats, a lead a print does not show).
     HistGradientBoosting takes NaN as is. A partial record (a digitised print) gives each
-    feature from what is there: R peaks on the longest lead shown, each lead's average
-    beat from the beats it shows."""
+    feature from what is there: R peaks on the longest lead shown (RR intervals within
+    each printed stretch), each lead's average beat from the beats it shows."""
     x = bandpass_present(np.asarray(signal, np.float64), fs, *BAND_HZ)
     per_lead = _per_lead(x, fs)
-    peaks = r_peaks_present(x, fs, LEAD_II)
-    rr = np.diff(peaks) / fs
+    peaks, rr = peaks_and_rr_present(x, fs, LEAD_II)
     rhythm = np.full(len(RHYTHM), np.nan)
     rhythm[3] = len(peaks)
     if len(rr) >= 1:

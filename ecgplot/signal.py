@@ -119,13 +119,20 @@ def rhythm_lead(signal: np.ndarray, preferred: int = 1) -> int:
 PEAK_LEAD_ORDER = (1, 10, 11, 0, 9, 5, 8, 2, 7, 4, 6, 3)
 
 
-def r_peaks_present(signal: np.ndarray, fs: float, preferred: int = 1) -> np.ndarray:
-    """R peaks (sample indices) of a record that may have missing stretches: on the
-    longest printed stretch of :func:`rhythm_lead`, and where that leaves time uncovered
-    (a 6x2 print shows no lead for 10 s) on the lead that shows that time longest."""
+def _peak_runs(
+    signal: np.ndarray, fs: float, preferred: int = 1
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """R peaks of a record that may have missing stretches, one run per printed stretch
+    used: the longest stretch of :func:`rhythm_lead`, then, where that leaves time
+    uncovered (a 6x2 print shows no lead for 10 s), the stretch of the lead that shows
+    that time longest. Each run is (every peak found in its stretch, which of them fall
+    in time no earlier run covers)."""
     i = rhythm_lead(signal, preferred)
     a, b = max(printed_stretches(signal[i]), key=lambda s: s[1] - s[0], default=(0, 0))
-    peaks = [r_peaks(signal[i, a:b], fs) + a] if b - a > fs else []
+    runs = []
+    if b - a > fs:
+        found = r_peaks(signal[i, a:b], fs) + a
+        runs.append((found, np.ones(len(found), bool)))
     covered = np.zeros(signal.shape[1], bool)
     covered[a:b] = True
     while not covered.all():
@@ -139,14 +146,66 @@ def r_peaks_present(signal: np.ndarray, fs: float, preferred: int = 1) -> np.nda
             break
         _, j, c, d = best
         found = r_peaks(signal[j, c:d], fs) + c
-        peaks.append(found[~covered[found]] if len(found) else found)
+        runs.append((found, ~covered[found]))
         covered[c:d] = True
-    return np.sort(np.concatenate(peaks)) if peaks else np.zeros(0, dtype=int)
+    return runs
+
+
+def peaks_and_rr_present(
+    signal: np.ndarray, fs: float, preferred: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """R peaks (sample indices, in time order) and RR intervals (s) of a record that may
+    have missing stretches (:func:`_peak_runs`). Each RR interval lies between two peaks
+    of one printed stretch: none spans the seam from one stretch to the next, where a
+    beat is often missed (a 6x2 print's limb leads end at 5 s, its chest leads begin
+    there) and the interval would read double."""
+    runs = _peak_runs(signal, fs, preferred)
+    if not runs:
+        return np.zeros(0, dtype=int), np.zeros(0)
+    peaks = np.sort(np.concatenate([found[new] for found, new in runs]))
+    rr = np.concatenate([np.diff(found)[new[1:]] for found, new in runs]) / fs
+    return peaks, rr
+
+
+def r_peaks_present(signal: np.ndarray, fs: float, preferred: int = 1) -> np.ndarray:
+    """R peaks of a record that may have missing stretches: each printed stretch's peaks
+    in the time it adds (:func:`peaks_and_rr_present`)."""
+    return peaks_and_rr_present(signal, fs, preferred)[0]
 
 
 def heart_rate_present(signal: np.ndarray, fs: float) -> float:
-    """Heart rate (bpm) from the median RR interval of :func:`r_peaks_present` (a record
-    that may have missing stretches); NaN when fewer than 2 beats."""
-    rr = np.diff(r_peaks_present(signal, fs)) / fs
-    rr = rr[rr < 2.5]  # a gap between two stretches is not an RR interval
+    """Heart rate (bpm) from the median RR interval of :func:`peaks_and_rr_present` (a
+    record that may have missing stretches); NaN when no stretch shows 2 beats."""
+    rr = peaks_and_rr_present(signal, fs)[1]
     return float(60.0 / np.median(rr)) if len(rr) else float("nan")
+
+
+# each limb lead (I, II, III, aVR, aVL, aVF) as (weight of I, weight of II): III = II - I,
+# aVR = -(I + II) / 2, aVL = I - II / 2, aVF = II - I / 2 (Einthoven, Goldberger)
+LIMB_BASIS = np.array([[1, 0], [0, 1], [-1, 1], [-0.5, -0.5], [1, -0.5], [-0.5, 1]], float)
+
+
+def complete_limb_leads(signal: np.ndarray) -> np.ndarray:
+    """``signal`` (12, n) with the limb-lead samples a print did not show (NaN) filled
+    wherever it shows two or more limb leads at that time (any two give the other four),
+    each filled stretch centred on its median as a printed panel is. A 3x4 + II print
+    shows I, II, III for 0-2.5 s and II, aVR, aVL, aVF for 2.5-5 s: every limb lead then
+    has 5 s, not 2.5 s. Nothing else changes."""
+    limbs = np.asarray(signal[:6], np.float64)
+    shown = np.isfinite(limbs)
+    fill = (shown.sum(axis=0) >= 2) & ~shown.all(axis=0)
+    if not fill.any():
+        return signal
+    out = np.array(signal, copy=True)
+    for pattern in np.unique(shown[:, fill], axis=1).T:
+        cols = fill & (shown == pattern[:, None]).all(axis=0)
+        i_ii = np.linalg.lstsq(LIMB_BASIS[pattern], limbs[pattern][:, cols], rcond=None)[0]
+        derived = LIMB_BASIS @ i_ii
+        for lead in np.flatnonzero(~pattern):
+            out[lead, cols] = derived[lead]
+    for lead in range(6):
+        new = fill & ~shown[lead]
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], new.astype(np.int8), [0]])))
+        for a, b in zip(edges[::2], edges[1::2]):
+            out[lead, a:b] -= np.median(out[lead, a:b])
+    return out
