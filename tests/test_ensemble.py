@@ -43,7 +43,8 @@ def test_simplex_grid():
 
 def test_weights_favour_the_informative_member(physionet_t2):
     """Real labels; one member knows them (noisily), the other is noise: the fitted
-    weights go to the first, and the cross-fitted fused AUC follows it."""
+    weights go to the first (as far from equal as the AUC's flat top allows), and the
+    cross-fitted fused AUC follows it."""
     labels = aiwin.read_labels(physionet_t2 / "trainreference.csv", 2)
     names = sorted(labels)
     y = aiwin.label_matrix(labels, names, 2)
@@ -57,12 +58,39 @@ def test_weights_favour_the_informative_member(physionet_t2):
         Member("noise", pd.DataFrame(noise, index=index, columns=cols)),
     ]
     result = ensemble(members, labels, "weights", n_folds=3)
-    assert result.fusion.weights[0] >= 0.8
+    assert result.fusion.weights[0] >= 0.7
     assert result.oof_metrics["macro_auc"] > result.member_metrics["noise"]["macro_auc"] + 0.2
     per_class = Fusion("class_weights", 2).fit(np.stack([good, noise]), y)
     assert per_class.weights.shape == (2, 12) and (per_class.weights[0] >= 0.5).all()
     mean = Fusion("mean", 2).fit(np.stack([good, noise]), y)
     assert np.allclose(mean.weights, 0.5)
+
+
+def test_equally_good_members_get_equal_weights_in_every_fold(physionet_t2):
+    """Two members as good as each other (the fixture's real label sets, 20 records
+    each, two independent noisy scorings): the fused AUC is flat around equal weights,
+    so every fold's fit takes them, and the cross-fitted fusion ranks as the mean does.
+    Weights chosen on noise differ from fold to fold and mix logits of different scales."""
+    labels0 = aiwin.read_labels(physionet_t2 / "trainreference.csv", 2)
+    labels = {f"{n}_{k}": tags for n, tags in labels0.items() for k in range(20)}
+    names = sorted(labels)
+    y = aiwin.label_matrix(labels, names, 2)
+    index, cols = pd.Index(names, name="name"), aiwin.prob_columns(2)
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        members = [
+            Member(f"m{i}", pd.DataFrame(sure(y, rng), index=index, columns=cols))
+            for i in range(2)
+        ]
+        weights = ensemble(members, labels, "weights", n_folds=5)
+        mean = ensemble(members, labels, "mean", n_folds=5)
+        assert np.allclose(weights.fusion.weights, 0.5), (seed, weights.fusion.weights)
+        assert weights.oof_metrics["macro_auc"] == pytest.approx(mean.oof_metrics["macro_auc"])
+
+
+def sure(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A confident member: logits -12 to +8 around the labels, noise of 0.7."""
+    return 1 / (1 + np.exp(-(8 * (y + rng.normal(0, 0.7, y.shape)) - 12)))
 
 
 def test_the_fusion_keeps_a_sure_members_ranking_under_one_in_a_million(physionet_t2):
