@@ -179,33 +179,3 @@ def heart_rate_present(signal: np.ndarray, fs: float) -> float:
     rr = peaks_and_rr_present(signal, fs)[1]
     return float(60.0 / np.median(rr)) if len(rr) else float("nan")
 
-
-# each limb lead (I, II, III, aVR, aVL, aVF) as (weight of I, weight of II): III = II - I,
-# aVR = -(I + II) / 2, aVL = I - II / 2, aVF = II - I / 2 (Einthoven, Goldberger)
-LIMB_BASIS = np.array([[1, 0], [0, 1], [-1, 1], [-0.5, -0.5], [1, -0.5], [-0.5, 1]], float)
-
-
-def complete_limb_leads(signal: np.ndarray) -> np.ndarray:
-    """``signal`` (12, n) with the limb-lead samples a print did not show (NaN) filled
-    wherever it shows two or more limb leads at that time (any two give the other four),
-    each filled stretch centred on its median as a printed panel is. A 3x4 + II print
-    shows I, II, III for 0-2.5 s and II, aVR, aVL, aVF for 2.5-5 s: every limb lead then
-    has 5 s, not 2.5 s. Nothing else changes."""
-    limbs = np.asarray(signal[:6], np.float64)
-    shown = np.isfinite(limbs)
-    fill = (shown.sum(axis=0) >= 2) & ~shown.all(axis=0)
-    if not fill.any():
-        return signal
-    out = np.array(signal, copy=True)
-    for pattern in np.unique(shown[:, fill], axis=1).T:
-        cols = fill & (shown == pattern[:, None]).all(axis=0)
-        i_ii = np.linalg.lstsq(LIMB_BASIS[pattern], limbs[pattern][:, cols], rcond=None)[0]
-        derived = LIMB_BASIS @ i_ii
-        for lead in np.flatnonzero(~pattern):
-            out[lead, cols] = derived[lead]
-    for lead in range(6):
-        new = fill & ~shown[lead]
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], new.astype(np.int8), [0]])))
-        for a, b in zip(edges[::2], edges[1::2]):
-            out[lead, a:b] -= np.median(out[lead, a:b])
-    return out
