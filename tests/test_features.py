@@ -8,10 +8,12 @@ import os
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
 from ecgplot import aiwin
 from ecgplot.aiwin import BadInputError
 from ecgplot.experiment import load_experiment
+from ecgplot.feature_model import FeatureClassifier
 from ecgplot.features import BEAT_OFFSETS_MS, feature_names, feature_table, record_features
 from ecgplot.infer import load_run, predict_folder
 from ecgplot.signal import heart_rate_present
@@ -71,6 +73,21 @@ def test_rhythm_of_a_print_whose_leads_take_turns_matches_the_record(physionet_t
         assert abs(shown["hr_mean"] - whole["hr_mean"]) < 4, path.name
         assert abs(shown["rr_max_rel"] - whole["rr_max_rel"]) < 0.15, path.name
         assert abs(heart_rate_present(halves, aiwin.FS) - heart_rate_present(x, aiwin.FS)) < 4
+
+
+def test_feature_model_keeps_to_its_cpu_threads(small_t2, tmp_path, monkeypatch):
+    """``train.cpu_threads`` bounds the boosting's OpenMP threads while it trains (on a
+    busy machine unbounded ones spin against the other jobs)."""
+    seen = []
+    original = FeatureClassifier.fit
+
+    def spy(self, x, y):
+        seen.append({i["user_api"]: i["num_threads"] for i in threadpool_info()}.get("openmp"))
+        return original(self, x, y)
+
+    monkeypatch.setattr(FeatureClassifier, "fit", spy)
+    fit(features_config(small_t2, tmp_path, 2, "train.cpu_threads=1"))
+    assert seen == [1, 1, 1]
 
 
 def test_flat_record_gives_nan_rhythm_not_an_error():
