@@ -178,4 +178,3 @@ def heart_rate_present(signal: np.ndarray, fs: float) -> float:
     record that may have missing stretches); NaN when no stretch shows 2 beats."""
     rr = peaks_and_rr_present(signal, fs)[1]
     return float(60.0 / np.median(rr)) if len(rr) else float("nan")
-
