@@ -212,6 +212,14 @@ def simplex(n: int, step: float) -> np.ndarray:
     )
 
 
+def _nearest_equal_at_top(grid: np.ndarray, aucs: np.ndarray) -> np.ndarray:
+    """The grid point nearest equal weights among those within WEIGHT_TOLERANCE of the
+    best AUC."""
+    near_top = np.flatnonzero(aucs >= np.nanmax(aucs) - WEIGHT_TOLERANCE)
+    spread = np.abs(grid[near_top] - 1 / grid.shape[1]).sum(axis=1)
+    return grid[near_top[int(np.argmin(spread))]]
+
+
 class Fusion:
     """Fitted on (members, records, classes) probabilities and the targets."""
 
@@ -232,9 +240,7 @@ class Fusion:
             aucs = np.array(
                 [_auc(1 / (1 + np.exp(-np.tensordot(w, z, 1))), y, self.task) for w in grid]
             )
-            near_top = np.flatnonzero(aucs >= np.nanmax(aucs) - WEIGHT_TOLERANCE)
-            spread = np.abs(grid[near_top] - 1 / n).sum(axis=1)
-            self.weights = grid[near_top[int(np.argmin(spread))]]
+            self.weights = _nearest_equal_at_top(grid, aucs)
             if self.method == "class_weights":
                 self.weights = self._class_weights(grid, z, y)
         else:
@@ -250,15 +256,16 @@ class Fusion:
 
     def _class_weights(self, grid: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """(members, classes) weights: per class the grid point with the best AUC of that
-        class; classes with fewer than MIN_CLASS_CASES positives keep the global weights."""
+        class (ties as in :func:`_nearest_equal_at_top`); classes with fewer than
+        MIN_CLASS_CASES positives keep the global weights."""
         targets = y[:, None] if self.task == 1 else y
         weights = np.repeat(self.weights[:, None], z.shape[2], axis=1)
         for c in range(z.shape[2]):
             col = targets[:, c]
             if min(col.sum(), len(col) - col.sum()) < MIN_CLASS_CASES:
                 continue
-            aucs = [roc_auc_score(col, np.tensordot(w, z[:, :, c], 1)) for w in grid]
-            weights[:, c] = grid[int(np.argmax(aucs))]
+            aucs = np.array([roc_auc_score(col, np.tensordot(w, z[:, :, c], 1)) for w in grid])
+            weights[:, c] = _nearest_equal_at_top(grid, aucs)
         return weights
 
     def predict(self, stack: np.ndarray) -> np.ndarray:
