@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from drawers import cart, otherdraw  # noqa: E402
 from drawers.printsim import CONDITIONS, GRIDS, PrintStyle, draw_print, photograph  # noqa: E402
 from ecgplot.aiwin import LEADS, BadInputError  # noqa: E402
-from ecgplot.digitize import digitize_picture  # noqa: E402
+from ecgplot.digitize import digitize_picture, trace  # noqa: E402
 from ecgplot.digitize.quality import record_snr  # noqa: E402
 from ecgplot.physionet import list_source  # noqa: E402
 
@@ -106,8 +106,9 @@ def score_record(job: tuple[int, str, np.ndarray, tuple[str, ...], str]) -> list
     """SNR rows (one per printed lead) of one record in every layout and condition."""
     index, name, signal, layouts, drawer = job
     rows = []
-    for k, layout in enumerate(layouts):
-        rng = np.random.default_rng([index, k])
+    for layout in layouts:
+        # seeded by the layout's place in the full list: a subset draws the same pictures
+        rng = np.random.default_rng([index, CART_LAYOUTS.index(layout)])
         for condition, picture, printed, dpi, gain in pictures_of(drawer, layout, signal, rng):
             start = time.perf_counter()
             try:
@@ -177,8 +178,15 @@ def main() -> None:
         default="printsim",
         help="who draws the prints: the test drawer, or ecg_plot (a program outside the project)",
     )
+    p.add_argument(
+        "--rows",
+        choices=["learned", "traced"],
+        default="learned",
+        help="tight rows' complexes read with the learned row reader's help, or traced only",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmarks" / "digitize")
     args = p.parse_args()
+    trace.LEARNED_ROWS = args.rows == "learned"  # the workers are forked with it
     default = CART_LAYOUTS if args.drawer == "cart" else LAYOUTS
     layouts = tuple(args.layouts.split(",")) if args.layouts else default
     sources = list_source(args.data)[: args.limit]
