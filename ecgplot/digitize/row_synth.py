@@ -50,7 +50,9 @@ def _draw(canvas: np.ndarray, xs: np.ndarray, ys: np.ndarray, thickness: int) ->
     cv2.polylines(canvas, [pts], False, 1, thickness, cv2.LINE_8, SHIFT)
 
 
-def synth_page(signal: np.ndarray, rng: np.random.Generator, rows_per_page: int = 4):
+def synth_page(
+    signal: np.ndarray, rng: np.random.Generator, rows_per_page: int = 4
+) -> list[SynthRow]:
     """``rows_per_page`` rows of one drawn print of ``signal`` (12, 5000) mV."""
     s = _style(rng)
     d, gain = s["px_per_mm"], s["mm_per_mv"]

@@ -57,8 +57,10 @@ def _batch(rows: list[SynthRow], size: int, window: int, rng: np.random.Generato
     return np.stack(xs), np.nan_to_num(np.stack(ts)), np.stack(vs)
 
 
-def _loss(paddle, logits, target, valid):
+def _loss(logits, target, valid):
     """Soft cross-entropy over the bins of the valid columns."""
+    import paddle
+
     bins = paddle.arange(logits.shape[1], dtype="float32")[None, :, None]
     q = paddle.exp(-0.5 * ((bins - target[:, None, :]) / SIGMA_BINS) ** 2)
     q = q / q.sum(axis=1, keepdim=True)
@@ -103,7 +105,7 @@ def train_row_reader(
     progress = tqdm(range(plan.steps), desc="row reader")
     for step in progress:
         x, t, v = _batch(rows, plan.batch, plan.window, rng)
-        loss = _loss(paddle, net(paddle.to_tensor(x)), paddle.to_tensor(t), paddle.to_tensor(v))
+        loss = _loss(net(paddle.to_tensor(x)), paddle.to_tensor(t), paddle.to_tensor(v))
         loss.backward()
         opt.step()
         opt.clear_grad()
