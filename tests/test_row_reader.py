@@ -59,16 +59,28 @@ def test_training_on_drawn_rows_lowers_the_error_on_held_out_records(records, tm
     assert figures["held_out_error_bins"] < 3, figures
 
 
-def test_the_shipped_weights_never_saw_the_held_out_records():
-    """The tests below read records the shipped network was not trained on."""
-    used = json.loads(row_net.WEIGHTS.with_suffix(".json").read_text())
-    assert set(HELD_OUT_RECORDS) <= set(used["held_out"])
-    assert not set(HELD_OUT_RECORDS) & set(used["trained_on"])
+def test_without_its_weights_the_digitiser_reads_with_the_tracer(monkeypatch, tmp_path):
+    """The weights are made on the user's machine; where they are not, nothing fails."""
+    monkeypatch.setenv("ECGPLOT_WEIGHTS", str(tmp_path))
+    assert row_net.load_reader() is None
+
+
+@pytest.fixture(scope="module")
+def made_reader():
+    """The reader whose weights ``tools/train_row_reader.py`` made on this machine (30
+    minutes on 2 cores, so not in the test run; a reader trained for 300 steps gains
+    only 0.2 dB here). Skipped where they are not made."""
+    net = row_net.load_reader()
+    if net is None:
+        pytest.skip(f"needs {row_net.weights_path()}: python tools/train_row_reader.py")
+    used = json.loads(row_net.weights_path().with_suffix(".json").read_text())
+    assert not set(HELD_OUT_RECORDS) & set(used["trained_on"]), "trained on held-out records"
+    return net
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_tall_precordial_complexes_of_a_tight_12x1_print_read_better_learned(
-    records, monkeypatch, seed
+    records, made_reader, monkeypatch, seed
 ):
     """12x1 at 10 mm/mV, rows 14 mm apart: V2-V5's complexes (4-5 mV peak to peak in
     these held-out records) merge with their neighbours' into one pillar of ink, read

@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecgplot.atomic import atomic_path  # noqa: E402
-from ecgplot.digitize.row_net import WEIGHTS  # noqa: E402
+from ecgplot.digitize.row_net import weights_path  # noqa: E402
 from ecgplot.digitize.row_train import HELD_OUT_RECORDS, RowTraining, train_row_reader  # noqa: E402
 from ecgplot.logs import setup_logging  # noqa: E402
 from ecgplot.physionet import list_source  # noqa: E402
@@ -24,7 +24,7 @@ from ecgplot.trainer import configure_cpu  # noqa: E402
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=Path("tests/data/physionet"), help="WFDB records")
-    p.add_argument("--out", type=Path, default=WEIGHTS)
+    p.add_argument("--out", type=Path, default=weights_path(), help="default: %(default)s")
     p.add_argument("--log", type=Path, default=Path("output/row_reader/train.log"))
     p.add_argument("--held-out", default=",".join(HELD_OUT_RECORDS), help="records not trained on")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")

@@ -7,7 +7,8 @@ scale (``SX`` columns and ``SY`` bins a millimetre, ``HEIGHT`` bins centred on t
 baseline) with a second channel that says how far each bin is from it; the output is,
 per column, a distribution over the bins, read as the expected bin near its mode.
 Trained on prints the package draws itself (:mod:`.row_synth`,
-``tools/train_row_reader.py``)."""
+``tools/train_row_reader.py``, about 30 minutes on two CPU cores); without its weights
+the digitiser reads with the tracer alone."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..pretrained import weights_dir
+
 SX = 5.0  # columns a millimetre across (8 ms at 25 mm/s)
 SY = 1.25  # bins a millimetre down (0.08 mV at 10 mm/mV; the decoding reads between bins)
 HEIGHT = 96  # bins, +-38.4 mm around the baseline: a 3 mV complex at 10 mm/mV fits
 WIDTHS = (8, 16, 32, 48)  # channels of the U-Net's four levels
 DECODE_BINS = 4  # the expected bin is taken this far either side of the mode
-WEIGHTS = Path(__file__).with_name("row_reader.pdparams")
+WEIGHTS_FILE = "row_reader.pdparams"  # in $ECGPLOT_WEIGHTS, made by tools/train_row_reader.py
 
 
 def row_input(
@@ -106,9 +109,20 @@ def build_network():
     return RowNet()
 
 
+def weights_path() -> Path:
+    """Where the trained reader's weights are (``$ECGPLOT_WEIGHTS``, default
+    ``~/.cache/ecgplot``): made on the user's machine, never shipped."""
+    return weights_dir() / WEIGHTS_FILE
+
+
+def load_reader():
+    """The trained network in eval mode, or None where no weights file is there (the
+    digitiser then reads with the tracer alone)."""
+    return _load(str(weights_path()))
+
+
 @lru_cache(maxsize=2)
-def load_reader(path: str = str(WEIGHTS)):
-    """The trained network in eval mode, or None where no weights file is there."""
+def _load(path: str):
     if not Path(path).is_file():
         return None
     import paddle
