@@ -16,9 +16,9 @@ from ..aiwin import FS, LEADS
 from ..prints import SECONDS, panels
 from .page import MM_PER_S
 from .row_net import row_input
+from .trace import BOUNDARY_MM  # columns this close to a lead change are not scored
 
 SHIFT = 4  # fixed-point bits of the polyline coordinates
-BOUNDARY_MM = 0.6  # columns this close to a lead change are not scored
 LABEL_PX = 22.0  # height of a Hershey simplex capital at font scale 1
 
 
