@@ -71,7 +71,8 @@ VARIANTS = {
         "features",
         ["features.print_copies=3x4", "features.print_errors=false"],
     ),
-    "image": ("cpu_small", []),  # the recipe: print-aware (print_aug.p: 0.5)
+    "image": ("cpu_small", []),  # the recipe: print-aware (print_aug.p: 0.5), 40 Hz low-pass
+    "image_unfiltered": ("cpu_small", ["render.lowpass_hz=null"]),  # the recipe before
     "image_plain": ("cpu_small", ["print_aug.p=0"]),
     "signal1d": ("signal1d", ["print_aug.p=0"]),
     "signal1d_print_aware": (
@@ -127,6 +128,7 @@ PRINT_AWARE = (
     ("signal1d_layouts", "signal1d"),
     ("signal1d_layouts", "signal1d_print_aware"),
     ("image_layouts", "image"),
+    ("image", "image_unfiltered"),
     ("signal1d_layouts10", "signal1d10"),
     ("signal1d_layouts30", "signal1d_layouts"),
     ("signal1d_layouts3x4", "signal1d_layouts"),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ecgplot import aiwin, render
 from ecgplot.aiwin import LEADS
+from ecgplot.experiment import load_experiment
+from ecgplot.inputs import render_images
 from ecgplot.render import (
     LAYOUTS,
     RASTERIZERS,
@@ -22,6 +25,7 @@ from ecgplot.render import (
 )
 
 UNFILTERED = RenderConfig(highpass_hz=None)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +107,29 @@ def test_overlaid_beats_show_rhythm_irregularity(physionet_t2):
     img = render.draw_plot(w, cfg)
     for one in w:
         assert (img <= render.draw_plot(one, cfg)).all()
+
+
+def test_the_image_recipe_draws_no_texture_a_digitised_print_lacks(real_signals):
+    """A digitised print is smooth (pen width, blur), a recording is not: 0.02 mV of
+    white noise thickens every trace of an unfiltered rendering by a quarter, which the
+    task-2 image model had learned to read as sinus bradycardia (docs/experiments.md).
+    The recipe's renderings (cpu_small, both views) are low-passed at 40 Hz: the same
+    noise barely changes their ink."""
+    cfg = load_experiment(ROOT / "configs" / "cpu_small_task2.yaml")
+    unfiltered = load_experiment(
+        ROOT / "configs" / "cpu_small_task2.yaml", ["render.lowpass_hz=null"]
+    )
+    rng = np.random.default_rng(0)
+
+    def ink(signal: np.ndarray, c) -> float:
+        return float((np.stack(render_images(signal, c)[0]) < 128).mean())
+
+    for sig in real_signals.values():
+        noisy = sig + rng.normal(0, 0.02, sig.shape).astype(np.float32)
+        grown = ink(noisy, cfg) / ink(sig, cfg) - 1
+        grown_unfiltered = ink(noisy, unfiltered) / ink(sig, unfiltered) - 1
+        assert grown_unfiltered > 0.15
+        assert grown < 0.3 * grown_unfiltered
 
 
 def test_fixed_physical_scale():
