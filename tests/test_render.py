@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,9 +22,9 @@ from ecgplot.render import (
     render_plot_reference,
     render_stft,
 )
+from tests.conftest import ROOT
 
 UNFILTERED = RenderConfig(highpass_hz=None)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

@@ -191,6 +191,7 @@ def read_traces(page: Page) -> np.ndarray:
     starts = [min(o) for o in page.origins]
     x_from = max(0, int(np.floor(min(starts))))
     x_to = min(page.mask.shape[1], int(np.ceil(page.x_end + page.line_px)))
+    net = load_reader() if LEARNED_ROWS and _tight(page) else None
     followed = []
     for r, ((a, b), base) in enumerate(zip(page.bands, page.baselines)):
         runs = column_runs(page.mask[a:b, x_from:x_to])
@@ -198,7 +199,6 @@ def read_traces(page: Page) -> np.ndarray:
         row_panels, origins = page.row_panels[r], page.origins[r]
         followed.append(_followed(tops, x_from, row_panels, origins, page.px_per_s))
         values = column_values(tops, bots, page.line_px) + a
-        net = load_reader() if LEARNED_ROWS and _tight(page) else None
         if net is not None:
             learned = read_row(net, page.mask, base, x_from, x_to, page.px_per_mm)
             values = learned_where_steep(values, learned, bots - tops + 1, page.px_per_mm)
