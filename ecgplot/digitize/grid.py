@@ -21,6 +21,7 @@ MIN_TRACE_SCORE = 0.25  # fainter than this is paper or grid
 LINE_KEEP = 0.8  # a straight line's pixels this close to the trace's darkness are trace
 STROKE_SHARE = 0.03  # strokes this share of the width or wider set the trace's darkness
 BRIDGE_MM = 1.5  # breaks down a stroke up to this tall are closed
+CROSSING_PX = 7  # a grid line this thick or thinner does not part a stroke crossing it
 
 
 @dataclass(frozen=True)
@@ -60,23 +61,27 @@ def trace_mask(score: np.ndarray) -> np.ndarray:
     lines = straight_lines(candidate)
     if not (candidate & ~lines).any():
         return candidate & ~lines
-    core = float(np.percentile(score[long_strokes(candidate & ~lines)], 99))
+    core = float(np.percentile(score[long_strokes(candidate & ~lines, lines)], 99))
     mask = score > max(MIN_TRACE_SCORE, 0.5 * core)
     return mask & ~(lines & (score < LINE_KEEP * core))
 
 
-def long_strokes(mask: np.ndarray) -> np.ndarray:
+def long_strokes(mask: np.ndarray, lines: np.ndarray) -> np.ndarray:
     """Pixels of ``mask``'s connected strokes at least ``STROKE_SHARE`` of the picture
     wide: traces, not lead labels or header text (printed darker than a thin trace);
-    all of ``mask`` when it has none."""
-    labels, n = ndimage.label(mask, np.ones((3, 3)))
+    all of ``mask`` when it has none. A stroke is followed across the grid ``lines`` it
+    crosses (up to ``CROSSING_PX`` of them): where the grid is dark enough to be taken
+    for ink, its lines cut the trace into pieces a grid square wide."""
+    kernel = np.ones((CROSSING_PX, CROSSING_PX), np.uint8)
+    joined = mask | (lines & (cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel) > 0))
+    labels, n = ndimage.label(joined, np.ones((3, 3)))
     spans = ndimage.find_objects(labels)
     wide = [
         i + 1
         for i, (_, cols) in enumerate(spans)
         if cols.stop - cols.start >= STROKE_SHARE * mask.shape[1]
     ]
-    return np.isin(labels, wide) if wide else mask
+    return mask & np.isin(labels, wide) if wide else mask
 
 
 def separate(rgb: np.ndarray) -> Ink:

@@ -148,14 +148,12 @@ def turn_degrees(homography: np.ndarray, shape: tuple[int, int]) -> float:
     return float(np.degrees(np.arctan2(-dy, dx)))
 
 
-def warp_to_grid(rgb: np.ndarray, homography: np.ndarray) -> np.ndarray:
-    """``rgb`` through ``homography``, the output framed to what it maps to."""
-    h, w = rgb.shape[:2]
+def framed(homography: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """``homography`` shifted so that the picture of ``shape`` maps inside the output, and
+    the output's (width, height)."""
+    h, w = shape
     corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]]).reshape(-1, 1, 2)
     moved = cv2.perspectiveTransform(corners, homography).reshape(-1, 2)
     lo, hi = moved.min(axis=0), moved.max(axis=0)
     shift = np.array([[1, 0, -lo[0]], [0, 1, -lo[1]], [0, 0, 1]])
-    size = (int(np.ceil(hi[0] - lo[0])), int(np.ceil(hi[1] - lo[1])))
-    return cv2.warpPerspective(
-        rgb, shift @ homography, size, flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255)
-    )
+    return shift @ homography, (int(np.ceil(hi[0] - lo[0])), int(np.ceil(hi[1] - lo[1])))

@@ -7,8 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..pictures import rotate
-from .perspective import grid_homography, line_darkness, scaled, turn_degrees, warp_to_grid
+from .perspective import framed, grid_homography, line_darkness, scaled, turn_degrees
 
 MAX_ROTATION_DEG = 8.0  # searched either way after the paper is squared
 WORK_PX = 1000  # long side the search images are scaled to
@@ -57,14 +56,22 @@ def find_paper(rgb: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def warp_paper(rgb: np.ndarray, corners: np.ndarray) -> np.ndarray:
-    """The sheet inside ``corners`` mapped onto an upright rectangle."""
+def paper_transform(corners: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """The homography taking the sheet inside ``corners`` onto an upright rectangle, and
+    that rectangle's (width, height)."""
     tl, tr, br, bl = corners
     w = int(round(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))))
     h = int(round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))))
     dst = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
-    m = cv2.getPerspectiveTransform(np.float32(corners), dst)
-    return cv2.warpPerspective(rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
+    return cv2.getPerspectiveTransform(np.float32(corners), dst), (w, h)
+
+
+def warp(rgb: np.ndarray, matrix: np.ndarray, size: tuple[int, int], sharp: bool) -> np.ndarray:
+    """``rgb`` through the homography ``matrix`` into a white (width, height) canvas;
+    ``sharp`` resamples bicubically (the final picture: a thin pen keeps its darkness),
+    else bilinearly (a picture only measured)."""
+    flags = cv2.INTER_CUBIC if sharp else cv2.INTER_LINEAR
+    return cv2.warpPerspective(rgb, matrix, size, flags=flags, borderValue=(255, 255, 255))
 
 
 def _line_energy(dark: np.ndarray, degrees: float) -> float:
@@ -92,17 +99,22 @@ def rotation_angle(rgb: np.ndarray) -> float:
 
 def rectify(rgb: np.ndarray) -> tuple[np.ndarray, float, bool]:
     """The print upright: (image, rotation corrected in degrees, whether the paper's
-    edges were found and squared)."""
+    edges were found and squared). The perspective and the residual rotation are composed
+    and the picture resampled once: every resampling fades a thin pen's strokes."""
     corners = find_paper(rgb)
-    turned = 0.0
+    turned, squared = 0.0, False
+    matrix, size = np.eye(3), (rgb.shape[1], rgb.shape[0])
     if corners is not None:
-        rgb = warp_paper(rgb, corners)
+        (matrix, size), squared = paper_transform(corners), True
     else:  # a scan, or a close-up photo: the grid's own lines tell the perspective
         homography = grid_homography(rgb)
         if homography is not None:
             turned = turn_degrees(homography, rgb.shape[:2])
-            rgb = warp_to_grid(rgb, homography)
-    angle = rotation_angle(rgb)
+            (matrix, size), squared = framed(homography, rgb.shape[:2]), True
+    angle = rotation_angle(warp(rgb, matrix, size, sharp=False) if squared else rgb)
     if abs(angle) >= 0.02:
-        rgb = rotate(rgb, -angle, fill=(255, 255, 255))
-    return rgb, turned + angle, corners is not None
+        spin = cv2.getRotationMatrix2D((size[0] / 2, size[1] / 2), -angle, 1.0)
+        matrix = np.vstack([spin, [0, 0, 1]]) @ matrix
+    elif not squared:
+        return rgb, angle, False
+    return warp(rgb, matrix, size, sharp=True), turned + angle, corners is not None
