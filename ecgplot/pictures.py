@@ -6,7 +6,6 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -150,11 +149,3 @@ def _pdf_pages(path: Path) -> list[np.ndarray]:
         return pages
     finally:
         pdf.close()
-
-
-def rotate(img: np.ndarray, degrees: float, fill: int | tuple = 255) -> np.ndarray:
-    """``img`` rotated by ``degrees`` (counter-clockwise positive) about its centre, same
-    size, revealed corners filled with ``fill``."""
-    h, w = img.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=fill)

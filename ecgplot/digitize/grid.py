@@ -70,8 +70,8 @@ def long_strokes(mask: np.ndarray, lines: np.ndarray) -> np.ndarray:
     """Pixels of ``mask``'s connected strokes at least ``STROKE_SHARE`` of the picture
     wide: traces, not lead labels or header text (printed darker than a thin trace);
     all of ``mask`` when it has none. A stroke is followed across the grid ``lines`` it
-    crosses (up to ``CROSSING_PX`` of them): where the grid is dark enough to be taken
-    for ink, its lines cut the trace into pieces a grid square wide."""
+    crosses (lines up to ``CROSSING_PX`` thick): where the grid is dark enough to be
+    taken for ink, its lines cut the trace into pieces a grid square wide."""
     kernel = np.ones((CROSSING_PX, CROSSING_PX), np.uint8)
     joined = mask | (lines & (cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel) > 0))
     labels, n = ndimage.label(joined, np.ones((3, 3)))
