@@ -127,6 +127,24 @@ def test_scans_and_photos_of_a_3x4_print(records, condition):
     assert np.median(snrs) > (8 if condition == "phone photo" else 11)
 
 
+def test_a_trace_starting_faint_under_the_header_is_not_read_from_the_header(records):
+    """The first 1.5 mm of the top row's trace faded off the paper (a pen settling, a
+    worn cartridge): the row's first ink is then the header line 22 mm above it. Lead I
+    must wait for its trace, not start on the header and fall 2 mV to the baseline."""
+    for name in ("A0689", "E00271", "E01137", "HR06001", "00001_hr", "00170_hr"):
+        signal = records[name]
+        page = draw_print(signal, PrintStyle(layout="3x4", dpi=150.0))
+        image = page.image.copy()
+        px = page.px_per_mm
+        baseline, x0 = int(round(30.0 * px)), int(round(18.0 * px))  # printsim's row 0
+        image[baseline - int(15 * px) : baseline + int(15 * px), x0 - 2 : x0 + int(1.5 * px)] = 255
+        got = digitize_picture(image, name)
+        read = got.signal[0, :60] - np.nanmedian(got.signal[0])
+        true = signal[0, :60] - np.median(signal[0, page.printed[0]])
+        assert np.nanmax(np.abs(read - true)) < 0.5  # mV: the header lies at +2.2
+        assert _snr(signal, got, page)[0] > 10
+
+
 def test_a_thin_pen_turned_on_the_flatbed_keeps_its_strokes(records):
     """printsim's 0.5 pt pen, its page turned 1.3 and -1.7 degrees by the drawer's own
     bilinear resampling: the picture is squared and turned back in one bicubic

@@ -50,7 +50,9 @@ def trace_path(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(top, bottom) of the chosen run in every column, NaN where the chain passes a
     column by: where the trace has a gap (faded ink, a grid line taken out), passing
-    costs ``SKIP_COST`` a column instead of a jump to text or another row's trace."""
+    costs ``SKIP_COST`` a column instead of a jump to text or another row's trace. Until
+    it takes its first run the chain may wait on the baseline at the same cost: text
+    beside a row's start (a header, a label) is not where the trace begins."""
     n = len(runs)
     cost = None
     prev_top = prev_bot = None
@@ -59,20 +61,24 @@ def trace_path(
         if cost is None:
             if len(top) == 0:
                 continue
-            cost = BASELINE_WEIGHT * np.abs((top + bot) / 2.0 - baseline)
-            prev_top, prev_bot = top.astype(float), bot.astype(float)
+            prev_top = np.append(top, baseline).astype(float)
+            prev_bot = np.append(bot, baseline).astype(float)
+            cost = BASELINE_WEIGHT * np.abs((prev_top + prev_bot) / 2.0 - baseline)
+            cost[-1] = SKIP_COST
             continue
-        # candidates: this column's runs, then "pass by", holding the best chain's place
+        # candidates: this column's runs, "pass by" holding the best chain's place, and
+        # "not started", waiting on the baseline (always the last)
         held = int(np.argmin(cost))
-        tops = np.append(top, prev_top[held])
-        bots = np.append(bot, prev_bot[held])
+        tops = np.append(top, [prev_top[held], baseline])
+        bots = np.append(bot, [prev_bot[held], baseline])
         node = BASELINE_WEIGHT * np.abs((tops + bots) / 2.0 - baseline)
         gap = np.maximum(
             0, np.maximum(tops[None, :] - prev_bot[:, None], prev_top[:, None] - bots[None, :])
         )
         total = cost[:, None] + gap
-        total[:, -1] = np.inf
-        total[held, -1] = cost[held] + SKIP_COST
+        total[:, -2:] = np.inf
+        total[held, -2] = cost[held] + SKIP_COST
+        total[-1, -1] = cost[-1] + SKIP_COST
         back[c] = np.argmin(total, axis=0)
         cost = total[back[c], np.arange(len(tops))] + node
         prev_top, prev_bot = tops, bots
@@ -82,12 +88,10 @@ def trace_path(
     k = int(np.argmin(cost))
     for c in range(n - 1, -1, -1):
         top, bot = runs[c]
-        if back[c] is None:  # the chain's first column
-            if len(top):
-                out_top[c], out_bot[c] = top[k], bot[k]
-            break
         if k < len(top):
             out_top[c], out_bot[c] = top[k], bot[k]
+        if back[c] is None:  # the chain's first column
+            break
         k = int(back[c][k])
     return out_top, out_bot
 
