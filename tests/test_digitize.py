@@ -13,7 +13,7 @@ import pytest
 import skimage.data
 
 from drawers import cart, otherdraw
-from drawers.printsim import PrintStyle, draw_print, photograph, rotate_page
+from drawers.printsim import TRACE_X0_MM, PrintStyle, draw_print, photograph, rotate_page
 from ecgplot.aiwin import LEADS, BadInputError, read_record
 from ecgplot.digitize import digitize_picture
 from ecgplot.digitize.quality import record_snr
@@ -136,7 +136,7 @@ def test_a_trace_starting_faint_under_the_header_is_not_read_from_the_header(rec
         page = draw_print(signal, PrintStyle(layout="3x4", dpi=150.0))
         image = page.image.copy()
         px = page.px_per_mm
-        baseline, x0 = int(round(30.0 * px)), int(round(18.0 * px))  # printsim's row 0
+        baseline, x0 = int(round(30.0 * px)), int(round(TRACE_X0_MM * px))  # row 0, 30 mm down
         image[baseline - int(15 * px) : baseline + int(15 * px), x0 - 2 : x0 + int(1.5 * px)] = 255
         got = digitize_picture(image, name)
         read = got.signal[0, :60] - np.nanmedian(got.signal[0])
