@@ -133,16 +133,21 @@ def _load(path: str):
     return net
 
 
+def read_bins(net, ink: np.ndarray) -> np.ndarray:
+    """Each column's trace height (bins) of a row's ink at the network's scale."""
+    import paddle
+
+    with paddle.no_grad():
+        logits = net(paddle.to_tensor(network_input(ink)[None]))[0].numpy()
+    return decode(logits[:, : ink.shape[1]])
+
+
 def read_row(
     net, mask: np.ndarray, baseline: float, x_from: int, x_to: int, px_per_mm: tuple[float, float]
 ) -> np.ndarray:
     """The row's trace height (native pixel rows) at every column x_from..x_to-1."""
-    import paddle
-
     ink, top, px_a_bin = row_input(mask, baseline, x_from, x_to, px_per_mm)
-    with paddle.no_grad():
-        logits = net(paddle.to_tensor(network_input(ink)[None]))[0].numpy()
-    bins = decode(logits[:, : ink.shape[1]])
+    bins = read_bins(net, ink)
     cols = ink.shape[1]
     x_net = x_from + (np.arange(cols) + 0.5) * (x_to - x_from) / cols  # column centres
     y_net = top + (bins + 0.5) * px_a_bin

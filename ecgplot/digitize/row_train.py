@@ -11,7 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..atomic import atomic_path
-from .row_net import build_network, decode, network_input
+from .row_net import build_network, network_input, read_bins
 from .row_synth import SynthRow, synth_page
 
 log = logging.getLogger(__name__)
@@ -71,16 +71,8 @@ def _loss(logits, target, valid):
 
 def column_error(net, rows: list[SynthRow]) -> float:
     """Median absolute error (bins) of the decoded rows' valid columns."""
-    import paddle
-
     net.eval()
-    errors = []
-    with paddle.no_grad():
-        for row in rows:
-            x = network_input(row.ink / 255.0)
-            logits = net(paddle.to_tensor(x[None]))[0].numpy()[:, : row.ink.shape[1]]
-            got = decode(logits)
-            errors.append(np.abs(got - row.target)[row.valid])
+    errors = [np.abs(read_bins(net, row.ink / 255.0) - row.target)[row.valid] for row in rows]
     net.train()
     return float(np.median(np.concatenate(errors)))
 
