@@ -7,7 +7,7 @@ scale (``SX`` columns and ``SY`` bins a millimetre, ``HEIGHT`` bins centred on t
 baseline) with a second channel that says how far each bin is from it; the output is,
 per column, a distribution over the bins, read as the expected bin near its mode.
 Trained on prints the package draws itself (:mod:`.row_synth`,
-``tools/train_row_reader.py``, about 30 minutes on two CPU cores); without its weights
+``tools/train_row_reader.py``, 30-60 minutes on two CPU cores); without its weights
 the digitiser reads with the tracer alone."""
 
 from __future__ import annotations
