@@ -67,7 +67,7 @@ def test_without_its_weights_the_digitiser_reads_with_the_tracer(monkeypatch, tm
 
 @pytest.fixture(scope="module")
 def made_reader():
-    """The reader whose weights ``tools/train_row_reader.py`` made on this machine (30
+    """The reader whose weights ``tools/train_row_reader.py`` made on this machine (30-60
     minutes on 2 cores, so not in the test run; a reader trained for 300 steps gains
     only 0.2 dB here). Skipped where they are not made."""
     net = row_net.load_reader()
