@@ -3,7 +3,8 @@ aVF = II - I / 2 (Einthoven, Goldberger). Where a print shows five or six of the
 same time (12x1, the first column of 6x2; a 3x4 print never shows more than four, so it
 is left as read), a sample that one or two leads read far from what four others agree
 on is ink of a crossing trace taken for that lead's; it is read again from those four. Thresholds
-chosen on cart prints of the first 30 shared records (12x1 at 10 mm/mV, 6x2)."""
+chosen on cart prints of the first 30 shared records (12x1 at 10 mm/mV, 6x2). Then every
+such sample is read from all the leads shown (:func:`project_limb_leads`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ LIMB_BASIS = np.array([[1, 0], [0, 1], [-1, 1], [-0.5, -0.5], [1, -0.5], [-0.5, 
 TOLERANCE_MV = 0.2  # a lead this far from the others' reading of it is misread
 AGREE_MV = 0.08  # four leads agree within this (their largest residual)
 WIDEN = 3  # samples either side of a misread one are read again too
+SHOWN_TOGETHER = 5  # limb leads a print shows at once where they are read jointly
 
 
 def _fit(x: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -33,12 +35,9 @@ def _fit(x: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fit, np.where(ok, resid.max(axis=0), np.nan)
 
 
-def repair_limb_leads(signal: np.ndarray) -> tuple[np.ndarray, int]:
-    """``signal`` (12, n) mV as read, with the limb-lead samples that contradict four
-    other limb leads read from those; and how many samples were read again. Each lead's
-    own baseline (the digitiser centres each panel) is taken out before comparing."""
-    x = signal[:6].astype(float)
-    shown = np.isfinite(x)
+def _offsets(x: np.ndarray, shown: np.ndarray) -> np.ndarray:
+    """(6, 1) each limb lead's own baseline against the others' reading of it (the
+    digitiser centres each panel on its median)."""
     offsets = np.zeros((6, 1))
     for _ in range(3):
         fit, _ = _fit(x - offsets, shown)
@@ -46,6 +45,16 @@ def repair_limb_leads(signal: np.ndarray) -> tuple[np.ndarray, int]:
         resid = np.where(shown & np.isfinite(pred), x - pred, np.nan)
         counted = np.isfinite(resid).sum(axis=1) > 0
         offsets[counted, 0] = np.nanmedian(resid[counted], axis=1)
+    return offsets
+
+
+def repair_limb_leads(signal: np.ndarray) -> tuple[np.ndarray, int]:
+    """``signal`` (12, n) mV as read, with the limb-lead samples that contradict four
+    other limb leads read from those; and how many samples were read again. Each lead's
+    own baseline is taken out before comparing."""
+    x = signal[:6].astype(float)
+    shown = np.isfinite(x)
+    offsets = _offsets(x, shown)
     centred = x - offsets
     # per sample, the four leads that agree best (two misread leads are outvoted)
     best_fit = np.full((x.shape[1], 2), np.nan)
@@ -65,3 +74,21 @@ def repair_limb_leads(signal: np.ndarray) -> tuple[np.ndarray, int]:
     out = signal.copy()
     out[:6][fixed] = (guesses + offsets)[fixed]
     return out, int(fixed.sum())
+
+
+def project_limb_leads(signal: np.ndarray) -> np.ndarray:
+    """``signal`` (12, n) mV with every sample of the limb leads where the print shows
+    ``SHOWN_TOGETHER`` or more of them read as the least-squares fit of all those shown
+    to the two signals they hold: each lead's own reading errors (a pixel step, a pen
+    edge, a peak cut where a stroke crosses) are averaged with five others'. Each lead's
+    baseline is kept. A 3x4 print (at most four at once) is left as read."""
+    x = signal[:6].astype(float)
+    shown = np.isfinite(x)
+    offsets = _offsets(x, shown)
+    use = shown & (shown.sum(axis=0) >= SHOWN_TOGETHER)[None, :]
+    fit, _ = _fit(np.where(use, x - offsets, 0.0), use)
+    joint = LIMB_BASIS @ fit.T + offsets
+    put = use & np.isfinite(joint)
+    out = signal.copy()
+    out[:6][put] = joint[put]
+    return out

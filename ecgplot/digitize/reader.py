@@ -13,7 +13,7 @@ import numpy as np
 from ..aiwin import BadInputError
 from .gain import read_gain
 from .layout import place_panels
-from .limbs import repair_limb_leads
+from .limbs import project_limb_leads, repair_limb_leads
 from .orientation import CLEAR_MISFIT, limb_misfit, turn_order, upright_choice
 from .page import Page, unreadable, upside_down
 from .rectify import rectify
@@ -194,6 +194,7 @@ def read_print(
         told = _read_upright(rgb, told, source, rhythm, mm_per_mv)
     page = told.page
     signal, reread = repair_limb_leads(told.signal)
+    signal = project_limb_leads(signal)
     picture = np.ascontiguousarray(np.rot90(told.upright, told.turn))
     rotation = (told.angle - 90.0 * told.total + 180.0) % 360.0 - 180.0
     rotation = 180.0 if rotation == -180.0 else rotation
