@@ -86,7 +86,7 @@ def project_limb_leads(signal: np.ndarray) -> np.ndarray:
     shown = np.isfinite(x)
     offsets = _offsets(x, shown)
     use = shown & (shown.sum(axis=0) >= SHOWN_TOGETHER)[None, :]
-    fit, _ = _fit(np.where(use, x - offsets, 0.0), use)
+    fit, _ = _fit(x - offsets, use)
     joint = LIMB_BASIS @ fit.T + offsets
     put = use & np.isfinite(joint)
     out = signal.copy()
