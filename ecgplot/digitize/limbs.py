@@ -1,10 +1,11 @@
 """The six limb leads hold two signals: III = II - I, aVR = -(I + II) / 2, aVL = I - II / 2,
 aVF = II - I / 2 (Einthoven, Goldberger). Where a print shows five or six of them at the
-same time (12x1, the first column of 6x2; a 3x4 print never shows more than four, so it
-is left as read), a sample that one or two leads read far from what four others agree
-on is ink of a crossing trace taken for that lead's; it is read again from those four. Thresholds
-chosen on cart prints of the first 30 shared records (12x1 at 10 mm/mV, 6x2). Then every
-such sample is read from all the leads shown (:func:`project_limb_leads`)."""
+same time (12x1, the first column of 6x2; a 3x4 print never shows more than four), a
+sample that one or two leads read far from what four others agree on is ink of a crossing
+trace taken for that lead's; it is read again from those four. Thresholds chosen on cart
+prints of the first 30 shared records (12x1 at 10 mm/mV, 6x2). Then, wherever three or
+more are shown (every layout: 3x4 shows I, II, III, then aVR, aVL, aVF beside the lead-II
+strip), every sample is read from all the leads shown (:func:`project_limb_leads`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ LIMB_BASIS = np.array([[1, 0], [0, 1], [-1, 1], [-0.5, -0.5], [1, -0.5], [-0.5, 
 TOLERANCE_MV = 0.2  # a lead this far from the others' reading of it is misread
 AGREE_MV = 0.08  # four leads agree within this (their largest residual)
 WIDEN = 3  # samples either side of a misread one are read again too
-SHOWN_TOGETHER = 5  # limb leads a print shows at once where they are read jointly
+SHOWN_TOGETHER = 3  # limb leads a print shows at once where they are read jointly
 
 
 def _fit(x: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,8 +81,8 @@ def project_limb_leads(signal: np.ndarray) -> np.ndarray:
     """``signal`` (12, n) mV with every sample of the limb leads where the print shows
     ``SHOWN_TOGETHER`` or more of them read as the least-squares fit of all those shown
     to the two signals they hold: each lead's own reading errors (a pixel step, a pen
-    edge, a peak cut where a stroke crosses) are averaged with five others'. Each lead's
-    baseline is kept. A 3x4 print (at most four at once) is left as read."""
+    edge, a peak cut where a stroke crosses) are averaged with the others' (two to five).
+    Each lead's baseline is kept."""
     x = signal[:6].astype(float)
     shown = np.isfinite(x)
     offsets = _offsets(x, shown)
