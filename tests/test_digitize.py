@@ -380,6 +380,34 @@ def test_limb_leads_shown_together_are_read_from_all_of_them(records):
     assert np.array_equal(joint[6:], shown[6:], equal_nan=True)
 
 
+def test_limb_leads_read_jointly_keep_each_rows_timing(records, monkeypatch):
+    """A photo's rows can be read shifted in time against each other (printsim's 3x4
+    photos of the first 120 records: lead I against the lead-II strip by up to 10 samples).
+    The joint reading brings the leads onto one time before fitting and moves them back:
+    each lead keeps its own timing, and its steep strokes are not smeared by the others'."""
+    from ecgplot.digitize import limbs
+    from ecgplot.prints import mask_as_print
+
+    truth = mask_as_print(records["00008_hr"], "3x4").astype(float)
+    lag = {0: 6, 3: 6, 2: -4, 5: -4}  # row 1 (I, aVR) late, row 3 (III, aVF) early
+    read = truth.copy()
+    for lead, s in lag.items():
+        read[lead] = np.roll(truth[lead], s)
+    read = np.where(np.isfinite(truth), read, np.nan)
+    inside = np.isfinite(read) & np.isfinite(np.roll(truth, 12, axis=1))
+    inside &= np.isfinite(np.roll(truth, -12, axis=1))
+
+    def error(x):
+        return np.sqrt(np.nanmean(np.where(inside[:6], x[:6] - read[:6], np.nan) ** 2))
+
+    joint = limbs.project_limb_leads(read)
+    monkeypatch.setattr(limbs, "MAX_LAG", 0)
+    unaligned = limbs.project_limb_leads(read)
+    assert error(joint) < 0.01
+    assert error(unaligned) > 5 * error(joint)
+    assert np.array_equal(joint[6:], read[6:], equal_nan=True)
+
+
 @pytest.mark.parametrize(("layout", "pitch_mm"), [("12x1", 14.0), ("3x4", 26.0)])
 def test_limb_leads_read_jointly_gain(records, monkeypatch, layout, pitch_mm):
     """Cart scans at 10 mm/mV (drawers/cart.py, rows as tight as carts print them) of

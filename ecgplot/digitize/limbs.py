@@ -20,6 +20,7 @@ TOLERANCE_MV = 0.2  # a lead this far from the others' reading of it is misread
 AGREE_MV = 0.08  # four leads agree within this (their largest residual)
 WIDEN = 3  # samples either side of a misread one are read again too
 SHOWN_TOGETHER = 3  # limb leads a print shows at once where they are read jointly
+MAX_LAG = 10  # samples (20 ms) a lead's reading may be shifted against the others
 
 
 def _fit(x: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,19 +78,63 @@ def repair_limb_leads(signal: np.ndarray) -> tuple[np.ndarray, int]:
     return out, int(fixed.sum())
 
 
+def _shift(x: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """(6, n) with row l moved by ``lags[l]`` samples: out[l, i] = x[l, i + lags[l]], NaN
+    where that falls outside."""
+    out = np.full_like(x, np.nan)
+    n = x.shape[1]
+    for lead, lag in enumerate(lags):
+        lo, hi = max(0, -lag), min(n, n - lag)
+        out[lead, lo:hi] = x[lead, lo + lag : hi + lag]
+    return out
+
+
+def _misfit(x: np.ndarray, lags: np.ndarray) -> float:
+    """Mean squared residual of the leads ``x`` (6, n) moved by ``lags``, fitted jointly."""
+    moved = _shift(x, lags)
+    use = np.isfinite(moved)
+    fit, _ = _fit(moved, use)
+    resid = np.where(use, moved - LIMB_BASIS @ fit.T, np.nan)
+    return float(np.nanmean(resid**2)) if np.isfinite(resid).any() else np.inf
+
+
+def _lags(x: np.ndarray) -> np.ndarray:
+    """Per limb lead of ``x`` (6, n, centred), the shift in samples (within ``MAX_LAG``)
+    that fits it best to the others, the lead shown longest held still: the rows of a
+    photo can be read shifted in time against each other (a slant the rectification
+    left), and a joint fit of shifted leads smears every steep stroke."""
+    counts = np.isfinite(x).sum(axis=1)
+    lags = np.zeros(6, int)
+    moving = [lead for lead in np.flatnonzero(counts) if lead != np.argmax(counts)]
+    for _ in range(2):
+        for lead in moving:
+            tries = []
+            for lag in range(-MAX_LAG, MAX_LAG + 1):
+                lags[lead] = lag
+                tries.append(_misfit(x, lags))
+            lags[lead] = int(np.argmin(tries)) - MAX_LAG
+    return lags
+
+
 def project_limb_leads(signal: np.ndarray) -> np.ndarray:
     """``signal`` (12, n) mV with every sample of the limb leads where the print shows
     ``SHOWN_TOGETHER`` or more of them read as the least-squares fit of all those shown
     to the two signals they hold: each lead's own reading errors (a pixel step, a pen
     edge, a peak cut where a stroke crosses) are averaged with the others' (two to five).
-    Each lead's baseline is kept."""
+    Each lead's baseline and timing are kept: over each stretch so shown, the leads are
+    first brought onto one time (:func:`_lags`), fitted, and moved back."""
     x = signal[:6].astype(float)
     shown = np.isfinite(x)
-    offsets = _offsets(x, shown)
-    use = shown & (shown.sum(axis=0) >= SHOWN_TOGETHER)[None, :]
-    fit, _ = _fit(x - offsets, use)
-    joint = LIMB_BASIS @ fit.T + offsets
-    put = use & np.isfinite(joint)
+    centred = x - _offsets(x, shown)
+    together = np.r_[False, shown.sum(axis=0) >= SHOWN_TOGETHER, False]
+    edges = np.flatnonzero(np.diff(together.astype(int)))
     out = signal.copy()
-    out[:6][put] = joint[put]
+    for a, b in zip(edges[::2], edges[1::2]):
+        part = centred[:, a:b]
+        lags = _lags(part)
+        moved = _shift(part, lags)
+        fit, _ = _fit(moved, np.isfinite(moved))
+        joint = _shift(LIMB_BASIS @ fit.T, -lags) + (x - centred)[:, a:b]
+        put = shown[:, a:b] & np.isfinite(joint)
+        out[:6, a:b][put] = joint[put]
     return out
