@@ -125,7 +125,8 @@ def project_limb_leads(signal: np.ndarray) -> np.ndarray:
     first brought onto one time (:func:`_lags`), fitted, and moved back."""
     x = signal[:6].astype(float)
     shown = np.isfinite(x)
-    centred = x - _offsets(x, shown)
+    offsets = _offsets(x, shown)
+    centred = x - offsets
     together = np.r_[False, shown.sum(axis=0) >= SHOWN_TOGETHER, False]
     edges = np.flatnonzero(np.diff(together.astype(int)))
     out = signal.copy()
@@ -134,7 +135,7 @@ def project_limb_leads(signal: np.ndarray) -> np.ndarray:
         lags = _lags(part)
         moved = _shift(part, lags)
         fit, _ = _fit(moved, np.isfinite(moved))
-        joint = _shift(LIMB_BASIS @ fit.T, -lags) + (x - centred)[:, a:b]
+        joint = _shift(LIMB_BASIS @ fit.T, -lags) + offsets
         put = shown[:, a:b] & np.isfinite(joint)
         out[:6, a:b][put] = joint[put]
     return out
