@@ -380,6 +380,26 @@ def test_limb_leads_shown_together_are_read_from_all_of_them(records):
     assert np.array_equal(joint[6:], shown[6:], equal_nan=True)
 
 
+def test_limb_leads_shown_together_for_fewer_samples_than_a_lag(records):
+    """A stretch where three limb leads meet can be shorter than the lags tried (a cart
+    6x2 print's panels, read a few samples apart, once crashed the reader): such a
+    stretch is still read jointly, and nothing outside it moves."""
+    from ecgplot.digitize.limbs import MAX_LAG, project_limb_leads
+
+    truth = records["00008_hr"].astype(float)
+    shown = truth.copy()
+    shown[2:6] = np.nan
+    for width in (1, 2, MAX_LAG // 2, MAX_LAG + 1):
+        read = shown.copy()
+        read[2, 1000 : 1000 + width] = truth[2, 1000 : 1000 + width]
+        joint = project_limb_leads(read)
+        assert np.array_equal(np.isnan(joint), np.isnan(read))
+        outside = np.ones(truth.shape[1], bool)
+        outside[1000 : 1000 + width] = False
+        assert np.array_equal(joint[:, outside], read[:, outside], equal_nan=True)
+        assert np.abs(joint[:3, 1000 : 1000 + width] - truth[:3, 1000 : 1000 + width]).max() < 0.1
+
+
 def test_limb_leads_read_jointly_keep_each_rows_timing(records, monkeypatch):
     """A photo's rows can be read shifted in time against each other (printsim's 3x4
     photos of the first 120 records: lead I against the lead-II strip by up to 10 samples).

@@ -80,21 +80,28 @@ def repair_limb_leads(signal: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _shift(x: np.ndarray, lags: np.ndarray) -> np.ndarray:
     """(6, n) with row l moved by ``lags[l]`` samples: out[l, i] = x[l, i + lags[l]], NaN
-    where that falls outside."""
+    where that falls outside (all of a row moved by as many samples as it has or more)."""
     out = np.full_like(x, np.nan)
     n = x.shape[1]
     for lead, lag in enumerate(lags):
         lo, hi = max(0, -lag), min(n, n - lag)
-        out[lead, lo:hi] = x[lead, lo + lag : hi + lag]
+        if hi > lo:
+            out[lead, lo:hi] = x[lead, lo + lag : hi + lag]
     return out
+
+
+def _fit_moved(x: np.ndarray, lags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The leads ``x`` (6, n) moved by ``lags``, and their joint least-squares reading on
+    that common time (6, n; NaN where fewer than three are shown)."""
+    moved = _shift(x, lags)
+    fit, _ = _fit(moved, np.isfinite(moved))
+    return moved, LIMB_BASIS @ fit.T
 
 
 def _misfit(x: np.ndarray, lags: np.ndarray) -> float:
     """Mean squared residual of the leads ``x`` (6, n) moved by ``lags``, fitted jointly."""
-    moved = _shift(x, lags)
-    use = np.isfinite(moved)
-    fit, _ = _fit(moved, use)
-    resid = np.where(use, moved - LIMB_BASIS @ fit.T, np.nan)
+    moved, joint = _fit_moved(x, lags)
+    resid = np.where(np.isfinite(moved), moved - joint, np.nan)
     return float(np.nanmean(resid**2)) if np.isfinite(resid).any() else np.inf
 
 
@@ -133,9 +140,8 @@ def project_limb_leads(signal: np.ndarray) -> np.ndarray:
     for a, b in zip(edges[::2], edges[1::2]):
         part = centred[:, a:b]
         lags = _lags(part)
-        moved = _shift(part, lags)
-        fit, _ = _fit(moved, np.isfinite(moved))
-        joint = _shift(LIMB_BASIS @ fit.T, -lags) + offsets
+        _, joint = _fit_moved(part, lags)
+        joint = _shift(joint, -lags) + offsets
         put = shown[:, a:b] & np.isfinite(joint)
         out[:6, a:b][put] = joint[put]
     return out
