@@ -383,13 +383,14 @@ def test_limb_leads_shown_together_are_read_from_all_of_them(records):
 def test_limb_leads_shown_together_for_fewer_samples_than_a_lag(records):
     """A stretch where three limb leads meet can be shorter than the lags tried (a cart
     6x2 print's panels, read a few samples apart, once crashed the reader): such a
-    stretch is still read jointly, and nothing outside it moves."""
-    from ecgplot.digitize.limbs import MAX_LAG, project_limb_leads
+    stretch is still read jointly, and nothing outside it moves; so is one just long
+    enough to be aligned."""
+    from ecgplot.digitize.limbs import MAX_LAG, MIN_ALIGNED, project_limb_leads
 
     truth = records["00008_hr"].astype(float)
     shown = truth.copy()
     shown[2:6] = np.nan
-    for width in (1, 2, MAX_LAG // 2, MAX_LAG + 1):
+    for width in (1, 2, MAX_LAG // 2, MAX_LAG + 1, MIN_ALIGNED):
         read = shown.copy()
         read[2, 1000 : 1000 + width] = truth[2, 1000 : 1000 + width]
         joint = project_limb_leads(read)

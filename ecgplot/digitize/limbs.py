@@ -21,19 +21,22 @@ AGREE_MV = 0.08  # four leads agree within this (their largest residual)
 WIDEN = 3  # samples either side of a misread one are read again too
 SHOWN_TOGETHER = 3  # limb leads a print shows at once where they are read jointly
 MAX_LAG = 10  # samples (20 ms) a lead's reading may be shifted against the others
+MIN_ALIGNED = 4 * MAX_LAG  # a stretch shown together this long or longer is aligned first
 
 
 def _fit(x: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per sample, (I, II) by least squares on the leads ``use`` (6, n) marks, and the
     largest residual of those leads; NaN where fewer than three are used."""
     w = use.astype(float)
-    a = LIMB_BASIS
-    ata = np.einsum("ln,li,lj->nij", w, a, a)
-    atb = np.einsum("ln,li,ln->ni", w, a, np.where(use, x, 0.0))
+    a1, a2 = LIMB_BASIS.T
+    # the normal equations per sample: [[s11, s12], [s12, s22]] @ (I, II) = (b1, b2)
+    s11, s12, s22 = (w.T @ np.stack([a1 * a1, a1 * a2, a2 * a2], axis=1)).T
+    b1, b2 = (np.where(use, x, 0.0).T @ LIMB_BASIS).T
     ok = use.sum(axis=0) >= 3
-    fit = np.full((x.shape[1], 2), np.nan)
-    fit[ok] = np.linalg.solve(ata[ok], atb[ok][..., None])[..., 0]
-    resid = np.where(use, np.abs(x - (a @ fit.T)), 0.0)
+    det = np.where(ok, s11 * s22 - s12**2, 1.0)  # any two limb leads are independent
+    fit = np.stack([(s22 * b1 - s12 * b2) / det, (s11 * b2 - s12 * b1) / det], axis=1)
+    fit[~ok] = np.nan
+    resid = np.where(use, np.abs(x - (LIMB_BASIS @ fit.T)), 0.0)
     return fit, np.where(ok, resid.max(axis=0), np.nan)
 
 
@@ -79,14 +82,13 @@ def repair_limb_leads(signal: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _shift(x: np.ndarray, lags: np.ndarray) -> np.ndarray:
-    """(6, n) with row l moved by ``lags[l]`` samples: out[l, i] = x[l, i + lags[l]], NaN
-    where that falls outside (all of a row moved by as many samples as it has or more)."""
+    """(6, n) with row l moved by ``lags[l]`` samples (each fewer than n): out[l, i] =
+    x[l, i + lags[l]], NaN where that falls outside."""
     out = np.full_like(x, np.nan)
     n = x.shape[1]
     for lead, lag in enumerate(lags):
         lo, hi = max(0, -lag), min(n, n - lag)
-        if hi > lo:
-            out[lead, lo:hi] = x[lead, lo + lag : hi + lag]
+        out[lead, lo:hi] = x[lead, lo + lag : hi + lag]
     return out
 
 
@@ -129,7 +131,8 @@ def project_limb_leads(signal: np.ndarray) -> np.ndarray:
     to the two signals they hold: each lead's own reading errors (a pixel step, a pen
     edge, a peak cut where a stroke crosses) are averaged with the others' (two to five).
     Each lead's baseline and timing are kept: over each stretch so shown, the leads are
-    first brought onto one time (:func:`_lags`), fitted, and moved back."""
+    first brought onto one time (:func:`_lags`), fitted, and moved back; a stretch shorter
+    than ``MIN_ALIGNED`` samples holds too little to time a lead by, and is fitted as read."""
     x = signal[:6].astype(float)
     shown = np.isfinite(x)
     offsets = _offsets(x, shown)
@@ -139,7 +142,7 @@ def project_limb_leads(signal: np.ndarray) -> np.ndarray:
     out = signal.copy()
     for a, b in zip(edges[::2], edges[1::2]):
         part = centred[:, a:b]
-        lags = _lags(part)
+        lags = _lags(part) if b - a >= MIN_ALIGNED else np.zeros(6, int)
         _, joint = _fit_moved(part, lags)
         joint = _shift(joint, -lags) + offsets
         put = shown[:, a:b] & np.isfinite(joint)
