@@ -330,6 +330,30 @@ def test_digitize_cli_on_a_folder_of_jpeg_photos(records, tmp_path):
         read_record(out / "p3x4.mat")  # a partial record is not a MAT record for training
 
 
+def test_beats_of_real_records_run_forward_and_backward_upside_down(records):
+    """The beat order that tells a print's way up where its limb leads cannot: the
+    fixture records as a 3x4 print shows them run clearly forward (T after QRS), and
+    read as an upside-down page reads (backwards in time, negated) clearly backward. A
+    lone reading of a picture as given whose beats run backward is refused, not taken."""
+    from ecgplot.digitize.orientation import CLEAR_ORDER, beat_order, upright_choice
+    from ecgplot.prints import mask_as_print
+
+    forward = backward = 0
+    for signal in records.values():
+        shown = mask_as_print(signal, "3x4").astype(float)
+        ahead, behind = beat_order(shown), beat_order(-shown[:, ::-1])
+        forward += ahead >= CLEAR_ORDER
+        backward += behind <= -CLEAR_ORDER
+        assert not (ahead <= -CLEAR_ORDER and behind >= CLEAR_ORDER)  # never clearly wrong
+    assert forward >= 0.8 * len(records) and backward >= 0.8 * len(records)
+    lone = {2: 0.36}  # a limb misfit that tells nothing, read from the picture as given
+    assert upright_choice(lone, {2: False}, as_given=2, orders={2: -CLEAR_ORDER}) is None
+    assert upright_choice(lone, {2: False}, as_given=2, orders={2: CLEAR_ORDER}) == (
+        2,
+        "only reading",
+    )
+
+
 def test_limb_samples_that_contradict_four_others_are_read_from_them(records):
     """Limb leads hold two signals (III = II - I, aVR, aVL, aVF from I and II): a real
     record's aVL and aVF given a neighbour's stroke over the same QRS (two leads misread

@@ -48,6 +48,25 @@ def _save(rgb: np.ndarray, path, **kwargs) -> None:
     Image.fromarray(rgb).save(path, **kwargs)
 
 
+def test_the_way_up_told_by_the_beats_where_the_limb_leads_cannot(records, monkeypatch):
+    """Where Einthoven's law does not tell which way up a print is (limb leads read too
+    badly to: their misfit made unknown here) and no calibration pulse does, the reading
+    whose beats run forward in time (each QRS complex followed by its T wave) is taken:
+    a print and the same print upside down are read alike. Both were refused before."""
+    from ecgplot.digitize import reader
+
+    monkeypatch.setattr(reader, "limb_misfit", lambda signal: float("nan"))
+    name = NAMES[1]
+    page = draw_print(records[name], PrintStyle(grid="red", calibration=False))
+    picture = photograph(page.image, "colour scan", np.random.default_rng(5))
+    upright = digitize_picture(picture, "upright")
+    turned = digitize_picture(np.ascontiguousarray(np.rot90(picture, 2)), "upside down")
+    for got in (upright, turned):
+        assert got.orientation_source == "beat order"
+        assert _snr(records[name], got, page.printed) > 10
+    assert np.allclose(upright.signal, turned.signal, equal_nan=True, atol=0.05)
+
+
 def test_turned_pictures_are_read_upright_or_refused(records, prints, tmp_path):
     """A print turned 90, 180 or 270 degrees (a portrait phone picture, a scan fed in
     upside down) and a JPEG whose pixels are turned but carry an EXIF orientation tag

@@ -14,7 +14,7 @@ from ..aiwin import BadInputError
 from .gain import read_gain
 from .layout import place_panels
 from .limbs import project_limb_leads, repair_limb_leads
-from .orientation import CLEAR_MISFIT, limb_misfit, turn_order, upright_choice
+from .orientation import CLEAR_MISFIT, beat_order, limb_misfit, turn_order, upright_choice
 from .page import Page, unreadable, upside_down
 from .rectify import rectify
 from .rows import find_trace_rows
@@ -35,7 +35,7 @@ class Digitized:
     paper_found: bool
     mm_per_mv: float
     gain_source: str  # "calibration pulse" or "assumed"
-    orientation_source: str = ""  # limb leads, calibration pulses, only reading (orientation.py)
+    orientation_source: str = ""  # limb leads, calibration pulses, beat order, only reading
     limb_samples_reread: int = 0  # limb-lead samples read again from the others (limbs.py)
 
     @property
@@ -130,14 +130,18 @@ def _tell_turn(rgb: np.ndarray, source: str | Path, rhythm, mm_per_mv, pre: int)
     if not readings:
         raise refused[0]
     pulses = {k: page.gain_source == "calibration pulse" for k, (page, _) in readings.items()}
-    choice = upright_choice(misfits, pulses, as_given=-pre % 4)
+    orders = {}
+    if not any(m <= CLEAR_MISFIT for m in misfits.values()):
+        orders = {k: beat_order(signal) for k, (_, signal) in readings.items()}
+    choice = upright_choice(misfits, pulses, as_given=-pre % 4, orders=orders)
     if choice is None:
         told = ", ".join(f"{90 * k} degrees: {m:.2f}" for k, m in misfits.items())
         raise unreadable(
             source,
             "which way up it is cannot be told (the limb leads' misfit to Einthoven's law, "
             f"read turned {told}; an upright reading fits under {CLEAR_MISFIT}; calibration "
-            "pulses found both ways or neither)",
+            "pulses found both ways or neither; the beats read run forward in time both "
+            "ways or neither)",
         )
     turn, why = choice
     page, signal = readings[turn]
