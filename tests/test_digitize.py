@@ -334,7 +334,8 @@ def test_beats_of_real_records_run_forward_and_backward_upside_down(records):
     """The beat order that tells a print's way up where its limb leads cannot: the
     fixture records as a 3x4 print shows them run clearly forward (T after QRS), and
     read as an upside-down page reads (backwards in time, negated) clearly backward. A
-    lone reading of a picture as given whose beats run backward is refused, not taken."""
+    lone reading of a picture as given whose beats run backward is refused, not taken;
+    beats tell the way up only between readings whose limb leads are not misread."""
     from ecgplot.digitize.orientation import CLEAR_ORDER, beat_order, upright_choice
     from ecgplot.prints import mask_as_print
 
@@ -348,10 +349,11 @@ def test_beats_of_real_records_run_forward_and_backward_upside_down(records):
     assert forward >= 0.8 * len(records) and backward >= 0.8 * len(records)
     lone = {2: 0.36}  # a limb misfit that tells nothing, read from the picture as given
     assert upright_choice(lone, {2: False}, as_given=2, orders={2: -CLEAR_ORDER}) is None
-    assert upright_choice(lone, {2: False}, as_given=2, orders={2: CLEAR_ORDER}) == (
-        2,
-        "only reading",
-    )
+    taken = upright_choice(lone, {2: False}, as_given=2, orders={2: CLEAR_ORDER})
+    assert taken == (2, "only reading")
+    both, forward_first = {0: False, 2: False}, {0: 2 * CLEAR_ORDER, 2: -2 * CLEAR_ORDER}
+    assert upright_choice({0: 0.3, 2: 0.35}, both, orders=forward_first) == (0, "beat order")
+    assert upright_choice({0: 0.7, 2: 0.8}, both, orders=forward_first) is None  # misread
 
 
 def test_limb_samples_that_contradict_four_others_are_read_from_them(records):

@@ -34,6 +34,7 @@ QRS_APART_S = 0.25  # complexes are at least this far apart
 BEAT_GAP_S = 0.12  # the QRS complex: left out either side of the R peak
 BEAT_REACH_S = 0.45  # the T wave peaks within this of the R peak (P before it)
 CLEAR_ORDER = 10.0  # beat order of a reading clearly forward (or, negated, backward)
+MISREAD_MISFIT = 0.5  # limb leads this far off Einthoven's law: misread whichever way up
 
 
 def _peakiness(profile: np.ndarray) -> float:
@@ -151,10 +152,10 @@ def upright_choice(
     turn; NaN: it cannot tell), whether it found calibration pulses and its
     :func:`beat_order`, or None when they do not tell it. The best fit must be clear, or
     clearly better than the next; else the one reading that found pulses; else the one
-    reading whose beats run clearly forward where every other's run clearly backward; the
-    only reading stands when it is of the picture as the user gave it (turn ``as_given``)
-    and its beats do not run clearly backward (an upside-down picture whose upright
-    reading was refused)."""
+    reading whose beats run clearly forward where every other's run clearly backward
+    (its limb leads not misread beyond ``MISREAD_MISFIT``); the only reading stands when
+    it is of the picture as the user gave it (turn ``as_given``) and its beats do not run
+    clearly backward (an upside-down picture whose upright reading was refused)."""
     told = sorted((m, k) for k, m in misfits.items() if np.isfinite(m))
     if told:
         best, turn = told[0]
@@ -163,7 +164,8 @@ def upright_choice(
     with_pulses = [k for k in misfits if pulses.get(k)]
     if len(misfits) > 1 and len(with_pulses) == 1:
         return with_pulses[0], "calibration pulses"
-    forward = [k for k, v in (orders or {}).items() if v >= CLEAR_ORDER]
+    readable = [k for k, m in misfits.items() if not m > MISREAD_MISFIT]
+    forward = [k for k, v in (orders or {}).items() if v >= CLEAR_ORDER and k in readable]
     backward = [k for k, v in (orders or {}).items() if v <= -CLEAR_ORDER]
     if len(misfits) > 1 and len(forward) == 1 and len(backward) == len(misfits) - 1:
         return forward[0], "beat order"
