@@ -14,7 +14,14 @@ from ..aiwin import BadInputError
 from .gain import read_gain
 from .layout import place_panels
 from .limbs import project_limb_leads, repair_limb_leads
-from .orientation import CLEAR_MISFIT, beat_order, limb_misfit, turn_order, upright_choice
+from .orientation import (
+    CLEAR_MISFIT,
+    CLEAR_ORDER,
+    beat_order,
+    limb_misfit,
+    turn_order,
+    upright_choice,
+)
 from .page import Page, unreadable, upside_down
 from .rectify import rectify
 from .rows import find_trace_rows
@@ -136,12 +143,14 @@ def _tell_turn(rgb: np.ndarray, source: str | Path, rhythm, mm_per_mv, pre: int)
     choice = upright_choice(misfits, pulses, as_given=-pre % 4, orders=orders)
     if choice is None:
         told = ", ".join(f"{90 * k} degrees: {m:.2f}" for k, m in misfits.items())
+        beats = ", ".join(f"{90 * k} degrees: {v:+.1f}" for k, v in orders.items())
         raise unreadable(
             source,
             "which way up it is cannot be told (the limb leads' misfit to Einthoven's law, "
             f"read turned {told}; an upright reading fits under {CLEAR_MISFIT}; calibration "
-            "pulses found both ways or neither; the beats read run forward in time both "
-            "ways or neither)",
+            f"pulses found both ways or neither; the beats' order, T wave after QRS, {beats}: "
+            f"one way at +{CLEAR_ORDER:.0f} or more and the other at -{CLEAR_ORDER:.0f} or "
+            "less tells it)",
         )
     turn, why = choice
     page, signal = readings[turn]
