@@ -282,6 +282,34 @@ def test_a_12x1_picture_whose_frame_cuts_an_outer_row_reads_the_rows_it_shows(re
     assert np.median(shown) >= 12.0 and limb.min() >= 10.0, (name, np.round(snr, 1))
 
 
+@pytest.mark.parametrize("out", ["top", "bottom"])
+def test_a_12x1_picture_with_a_whole_outer_row_out_of_frame(records, out):
+    """A 12x1 print with rows 15 mm apart (drawers/cart.py) in a picture whose frame runs
+    just inside both outer rows it shows, lead I's row (or V6's) wholly beyond it with no
+    complex of it in view, as a tight close-up of a 12x1 print is: which row is missing
+    cannot be seen, so the rows are read both ways and the reading whose limb leads fit
+    Einthoven's law is kept. Before, such pictures were refused ("found 11 trace rows")."""
+    lost = 0 if out == "top" else 11
+    # the record whose lost lead strays least from its baseline: none of it is in view
+    name = min(records, key=lambda k: np.abs(records[k][lost] - np.median(records[k][lost])).max())
+    style = cart.CartStyle(layout="12x1", row_pitch_mm=15.0, mm_per_mv=5.0)
+    page = cart.draw_cart(records[name], style)
+    first_mm = 210.0 - round(105.0 + 15.0 * 11 / 2)  # lead I's baseline from the top
+    first_shown = first_mm + (15.0 if out == "top" else 0.0)  # the outer rows in view:
+    shown_mm = (first_shown, first_shown + 15.0 * 10)  # their baselines, 10 pitches apart
+    top, bottom = (
+        int((mm + side * 0.45 * 15.0) * page.px_per_mm) for mm, side in zip(shown_mm, (-1, 1))
+    )
+    picture = page.image[top:bottom]
+    got = digitize_picture(cart.scanned(picture, np.random.default_rng(4)), f"{name}_{out}.jpg")
+    assert got.layout == "12x1"
+    assert not got.printed[lost].any()
+    snr = _snr(records[name], got, page)
+    shown = np.delete(snr, lost)
+    limb = np.delete(snr[:6], lost) if lost < 6 else snr[:6]
+    assert np.median(shown) >= 12.0 and limb.min() >= 10.0, (name, np.round(snr, 1))
+
+
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "page", "text", "checkerboard", "camera"])
 def test_pictures_that_are_not_ecg_prints_are_refused_naming_the_file(name):
     img = getattr(skimage.data, name)()

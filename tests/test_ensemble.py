@@ -79,8 +79,7 @@ def test_equally_good_members_get_equal_weights_in_every_fold(physionet_t2):
     for seed in range(6):
         rng = np.random.default_rng(seed)
         members = [
-            Member(f"m{i}", pd.DataFrame(sure(y, rng), index=index, columns=cols))
-            for i in range(2)
+            Member(f"m{i}", pd.DataFrame(sure(y, rng), index=index, columns=cols)) for i in range(2)
         ]
         weights = ensemble(members, labels, "weights", n_folds=5)
         mean = ensemble(members, labels, "mean", n_folds=5)

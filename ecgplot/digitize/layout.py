@@ -17,6 +17,7 @@ MAX_12X1_PITCH_MM = 20.0  # rows closer than this are a 12x1 print's (3x4, 6x2: 
 MIN_12X1_SHOWN = 9  # of its 12 rows a cut 12x1 picture must show
 CUT_ROW_ROOM = 0.6  # pitches of picture beyond the outer row where a cut row's ink may lie
 CUT_ROW_SPREAD = 0.4  # share of the 10 s (in 0.5 s steps) a cut row's complexes ink there
+OUT_OF_FRAME = 0.25  # pitches: a row out of frame has its baseline no further in than this
 
 
 def panel_origins(
@@ -61,18 +62,20 @@ def _spread(strip: np.ndarray) -> float:
     return float(np.mean([c.any() for c in np.array_split(strip.any(axis=0), 20)]))
 
 
-def cut_12x1_rows(page: Page) -> int | None:
-    """How many rows of a 12x1 print lie above the rows found when the picture's frame
-    cut the outer ones off (a close-up photo): rows as close as only 12x1 prints have
-    them, 9-11 found, and the missing ones beyond the outer rows on the side or sides
-    where the picture shows a cut row's complexes; None when the rows are not that."""
+def cut_12x1_rows(page: Page) -> list[int]:
+    """How many rows of a 12x1 print may lie above the rows found when the picture's
+    frame cut the outer ones off (a close-up photo), most likely first: rows as close as
+    only 12x1 prints have them, 9-11 found, and the missing ones beyond the outer rows on
+    the side or sides where the picture shows a cut row's complexes; where it shows
+    none (whole rows out of frame), every split of them above and below that puts their
+    baselines beyond the frame. Empty when the rows are not that."""
     baselines, mask = page.baselines, page.mask
     missing = 12 - len(baselines)
     if not 1 <= missing <= 12 - MIN_12X1_SHOWN:
-        return None
+        return []
     pitch = float(np.median(np.diff(baselines)))
     if pitch > MAX_12X1_PITCH_MM * page.px_per_mm[1]:
-        return None
+        return []
     lo, hi = page.ink_cols
     top, bottom = int(baselines[0] - pitch / 2), int(baselines[-1] + pitch / 2)
     room = (CUT_ROW_ROOM - 0.5) * pitch
@@ -84,32 +87,48 @@ def cut_12x1_rows(page: Page) -> int | None:
         )
     ]
     if cut == [True, True]:
-        return 1 if missing == 2 else None
+        return [1] if missing == 2 else []
     if cut == [True, False]:
-        return missing
-    return 0 if cut == [False, True] else None
+        return [missing]
+    if cut == [False, True]:
+        return [0]
+    inside = OUT_OF_FRAME * pitch  # a missing row's baseline lies no further in than this
+    return [
+        k
+        for k in range(missing, -1, -1)
+        if (k == 0 or baselines[0] - k * pitch < inside)
+        and (k == missing or baselines[-1] + (missing - k) * pitch > mask.shape[0] - inside)
+    ]
 
 
-def place_panels(page: Page, rhythm: tuple[str, ...] | None) -> Page:
+def placements(page: Page, rhythm: tuple[str, ...] | None) -> list[Page]:
     """The page with its template (3x4 prints whose three rows are each printed in four
     pieces, or that show separators, are 3x4; a 12x1 print may have outer rows cut off,
-    :func:`cut_12x1_rows`, their leads unread) and each panel's origin; ``rhythm``: the
-    rhythm-strip leads of a 3x4 print (None: the usual ones for their count)."""
+    :func:`cut_12x1_rows`, their leads unread) and each panel's origin, one page for each
+    way its rows can be read, most likely first (one, but for a 12x1 picture with whole
+    rows out of frame); ``rhythm``: the rhythm-strip leads of a 3x4 print (None: the
+    usual ones for their count)."""
     pieces = page.pieces
     apart_3x4 = len(pieces) >= 3 and all(len(p) == 4 for p in pieces[:3])
     separators = apart_3x4 or has_separators(page)
-    above = 0
     try:
         layout, strips = choose_template(len(page.baselines), separators, rhythm)
+        aboves = [0]
     except ValueError as exc:
-        above = cut_12x1_rows(page)
-        if above is None:
+        aboves = cut_12x1_rows(page)
+        if not aboves:
             raise page.fail(str(exc)) from exc
         layout, strips = "12x1", ()
+    return [_placed(page, layout, strips, above) for above in aboves]
+
+
+def _placed(page: Page, layout: str, strips: tuple[str, ...], above: int) -> Page:
+    """The page with ``layout``'s panels on its rows, ``above`` of them off the top."""
     row_panels = [
         [p for p in panels(layout, strips) if p.row == r + above] for r in range(len(page.bands))
     ]
     origins = [
-        panel_origins(ps, pieces[r], page.x0s[r], page.px_per_s) for r, ps in enumerate(row_panels)
+        panel_origins(ps, page.pieces[r], page.x0s[r], page.px_per_s)
+        for r, ps in enumerate(row_panels)
     ]
     return replace(page, layout=layout, rhythm=strips, row_panels=row_panels, origins=origins)

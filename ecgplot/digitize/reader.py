@@ -12,7 +12,7 @@ import numpy as np
 
 from ..aiwin import BadInputError
 from .gain import read_gain
-from .layout import place_panels
+from .layout import placements
 from .limbs import project_limb_leads, repair_limb_leads
 from .orientation import (
     CLEAR_MISFIT,
@@ -55,11 +55,17 @@ def read_page(
     page: Page, rhythm: tuple[str, ...] | None, mm_per_mv: float | None
 ) -> tuple[Page, np.ndarray]:
     """The stages after the scale, on a page the right way up: the page they found and
-    the (12, 5000) signal read from it."""
+    the (12, 5000) signal read from it. Where its rows can be read more than one way (a
+    12x1 picture with whole rows out of frame), the reading whose limb leads fit
+    Einthoven's law best."""
     page = find_trace_rows(page)
-    page = place_panels(page, rhythm)
-    page = read_gain(page, mm_per_mv)
-    return page, read_traces(page)
+    readings = []
+    for placed in placements(page, rhythm):
+        placed = read_gain(placed, mm_per_mv)
+        readings.append((placed, read_traces(placed)))
+    if len(readings) == 1:
+        return readings[0]
+    return min(readings, key=lambda reading: np.nan_to_num(limb_misfit(reading[1]), nan=np.inf))
 
 
 def _scaled_turns(upright: np.ndarray, source: str | Path, turns: list[int]):
