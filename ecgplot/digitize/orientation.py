@@ -17,6 +17,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
+from ..aiwin import FS
 from ..signal import bandpass
 from .grid import separate
 
@@ -27,7 +28,6 @@ LIMB_PLANE = np.array([[1, 0], [0, 1], [-1, 1], [-0.5, -0.5], [1, -0.5], [-0.5, 
 MIN_SPAN = 250  # samples (0.5 s) of three or more limb leads shown together
 CLEAR_MISFIT = 0.1  # a reading whose limb leads fit this well is upright
 MISFIT_RATIO = 1.5  # otherwise the better reading must fit this much better
-FS = 500.0  # Hz of a reading
 QRS_SMOOTH_S = 0.01  # the slope is smoothed over this
 QRS_HEIGHT = 0.35  # a QRS complex's slope reaches this share of the steepest 1%
 QRS_APART_S = 0.25  # complexes are at least this far apart
@@ -164,11 +164,12 @@ def upright_choice(
     with_pulses = [k for k in misfits if pulses.get(k)]
     if len(misfits) > 1 and len(with_pulses) == 1:
         return with_pulses[0], "calibration pulses"
+    orders = orders or {}
     readable = [k for k, m in misfits.items() if not m > MISREAD_MISFIT]
-    forward = [k for k, v in (orders or {}).items() if v >= CLEAR_ORDER and k in readable]
-    backward = [k for k, v in (orders or {}).items() if v <= -CLEAR_ORDER]
+    forward = [k for k, v in orders.items() if v >= CLEAR_ORDER and k in readable]
+    backward = [k for k, v in orders.items() if v <= -CLEAR_ORDER]
     if len(misfits) > 1 and len(forward) == 1 and len(backward) == len(misfits) - 1:
         return forward[0], "beat order"
-    if list(misfits) == [as_given] and not (orders or {}).get(as_given, 0.0) <= -CLEAR_ORDER:
+    if list(misfits) == [as_given] and not orders.get(as_given, 0.0) <= -CLEAR_ORDER:
         return as_given, "only reading"
     return None
