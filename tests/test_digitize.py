@@ -310,6 +310,28 @@ def test_a_12x1_picture_with_a_whole_outer_row_out_of_frame(records, out):
     assert np.median(shown) >= 12.0 and limb.min() >= 10.0, (name, np.round(snr, 1))
 
 
+@pytest.mark.parametrize("name", ["A0689", "E00271"])
+def test_a_12x1_row_whose_trace_wandered_off_it(records, name):
+    """A 12x1 print (drawers/cart.py, rows 15 mm apart) of a record whose V1 electrode
+    moved: its trace starts 4 mV below the baseline, jumps 8 mV up at 3 s and drifts
+    back (the shape of a shared record's V1), crossing V2's row and aVF's, so V1's own
+    row holds almost no ink. The twice-as-wide gap between aVF and V2 is read as V1's
+    row, and the other eleven leads as their own. Before, it was refused ("found 11
+    trace rows")."""
+    signal = records[name].copy()
+    t = np.arange(signal.shape[1]) / 500.0
+    signal[6] += np.interp(
+        t, [0, 2, 2.6, 3, 4, 5, 6.5, 8, 10], [-4.4, -3.2, -1.3, 3.5, 1.8, 0.4, 0.0, 0.7, 2.2]
+    )
+    style = cart.CartStyle(layout="12x1", row_pitch_mm=15.0, mm_per_mv=5.0)
+    page = cart.draw_cart(signal, style)
+    got = digitize_picture(cart.scanned(page.image, np.random.default_rng(4)), f"{name}.jpg")
+    assert got.layout == "12x1"
+    snr = _snr(signal, got, page)
+    others = np.delete(snr, 6)
+    assert np.median(others) >= 12.0 and snr[:6].min() >= 10.0, np.round(snr, 1)
+
+
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "page", "text", "checkerboard", "camera"])
 def test_pictures_that_are_not_ecg_prints_are_refused_naming_the_file(name):
     img = getattr(skimage.data, name)()

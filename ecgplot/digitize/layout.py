@@ -9,11 +9,11 @@ import numpy as np
 
 from ..prints import Panel, choose_template, panels
 from .page import Page
+from .rows import MAX_12X1_PITCH_MM
 from .trace import column_runs
 
 STROKE_MM = 3.0  # a column separator is a vertical stroke at least this long
 PIECE_FIT = 0.1  # a panel printed apart is its time span wide, within this share
-MAX_12X1_PITCH_MM = 20.0  # rows closer than this are a 12x1 print's (3x4, 6x2: 25 mm up)
 MIN_12X1_SHOWN = 9  # of its 12 rows a cut 12x1 picture must show
 CUT_ROW_ROOM = 0.6  # pitches of picture beyond the outer row where a cut row's ink may lie
 CUT_ROW_SPREAD = 0.4  # share of the 10 s (in 0.5 s steps) a cut row's complexes ink there

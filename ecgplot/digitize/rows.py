@@ -18,6 +18,8 @@ MIN_ROW_MM = 8.0  # closest baselines a print has (12x1 prints: ~15 mm)
 MIN_COVERAGE = 0.6  # share of the 10 s a trace row has ink in (text lines have less)
 GAP_MM = 1.5  # ink-free columns near the baseline that part two panels printed apart
 ROW_END_MM = 3.0  # a row ending this far from the others may have its own clock
+MAX_12X1_PITCH_MM = 20.0  # rows closer than this are a 12x1 print's (3x4, 6x2: 25 mm up)
+DOUBLE_GAP = 0.15  # two rows stand twice the pitch apart, within this share of the pitch
 
 
 def trace_end(has_ink: np.ndarray, px_per_mm: float) -> int:
@@ -86,6 +88,23 @@ def find_rows(mask: np.ndarray, px_per_mm: float, x_lo: int, x_hi: int) -> np.nd
     return peaks[np.array(keep, bool)]
 
 
+def fill_wandered_rows(baselines: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """``baselines`` with a row put back midway between two rows that stand twice the
+    pitch apart in a 12x1 print (fewer than 12 found, rows closer than only 12x1 prints
+    have them): a trace that wandered off its row (an electrode coming loose, a slow
+    drift of 2 mV) leaves its baseline without the ink that marks a row. Rows of other
+    prints, or uneven gaps, are left as they are."""
+    if not 3 <= len(baselines) < 12:
+        return baselines
+    gaps = np.diff(baselines)
+    pitch = float(np.median(gaps))
+    if pitch > MAX_12X1_PITCH_MM * px_per_mm:
+        return baselines
+    double = np.flatnonzero(np.abs(gaps / pitch - 2) < DOUBLE_GAP)[: 12 - len(baselines)]
+    extra = np.round(baselines[double] + gaps[double] / 2).astype(baselines.dtype)
+    return np.sort(np.concatenate([baselines, extra]))
+
+
 def _row_clocks(
     mask: np.ndarray,
     bands: list[tuple[int, int]],
@@ -126,6 +145,7 @@ def find_trace_rows(page: Page) -> Page:
     baselines = find_rows(page.mask, px_y, *page.ink_cols)
     if len(baselines) == 0:
         raise page.fail("no rows of trace found")
+    baselines = fill_wandered_rows(baselines, px_y)
     bands = row_bands(baselines.astype(float), page.mask.shape[0])
     line_px = line_width(column_runs(page.mask[bands[0][0] : bands[0][1]]))
     x0s, pieces, x_end = _row_clocks(page.mask, bands, baselines, px_x, line_px)
