@@ -118,6 +118,12 @@ VARIANTS = {
         "cpu_small",
         ["print_aug.layout=[3x4, 6x2, 12x1]", "print_aug.errors=true"],
     ),
+    # the recipe's 3x4 prints plus 6x2 (every record's print cached in both layouts):
+    # 60% of each epoch's records shown as prints, two thirds of them 3x4
+    "image_6x2": (
+        "cpu_small",
+        ["print_aug.p=0.6", "print_aug.layout=[3x4, 3x4, 6x2]"],
+    ),
 }
 # (print-aware, plain) training of the same model, compared paired
 PRINT_AWARE = (
@@ -128,6 +134,7 @@ PRINT_AWARE = (
     ("signal1d_layouts", "signal1d"),
     ("signal1d_layouts", "signal1d_print_aware"),
     ("image_layouts", "image"),
+    ("image_6x2", "image"),
     ("image", "image_unfiltered"),
     ("signal1d_layouts10", "signal1d10"),
     ("signal1d_layouts30", "signal1d_layouts"),

@@ -127,11 +127,20 @@ class AsPrint:
     def shown_as_print(self, seed: int, epoch: int, index: int) -> bool:
         return bool(self.p) and np.random.default_rng([seed, epoch, index, 1]).random() < self.p
 
-    def mask(self, sig: np.ndarray, key: tuple[int, ...] = ()) -> np.ndarray:
-        """``sig`` as the print drawn for ``key`` (seed, epoch, record) shows it."""
+    def layout_of(self, key: tuple[int, ...] = ()) -> str:
+        """The layout of the print drawn for ``key`` (seed, epoch, record)."""
+        layouts = print_layouts(self.layout)
+        return layouts[int(np.random.default_rng([*key, 2]).integers(len(layouts)))]
+
+    def mask(
+        self, sig: np.ndarray, key: tuple[int, ...] = (), layout: str | None = None
+    ) -> np.ndarray:
+        """``sig`` as the print drawn for ``key`` (seed, epoch, record) shows it; ``layout``
+        instead of the drawn one (a cached trunk keeps every layout's print)."""
         rng = np.random.default_rng([*key, 2])
         layouts = print_layouts(self.layout)
-        layout = layouts[int(rng.integers(len(layouts)))]
+        drawn = layouts[int(rng.integers(len(layouts)))]  # layout_of's draw, then the errors'
+        layout = layout or drawn
         return DigitiserErrors()(sig, layout, rng) if self.errors else mask_as_print(sig, layout)
 
 

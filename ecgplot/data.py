@@ -165,6 +165,7 @@ class ECGImageDataset(paddle.io.Dataset):
         # which samples are shown as prints: "drawn" (print_aug.p of them, per epoch),
         # "all" or "none" (a cached trunk computes both and draws itself)
         self.prints = "drawn" if train and cfg.print_aug.p else "none"
+        self.print_layout: str | None = None  # every print in this layout, not the drawn one
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -198,9 +199,15 @@ class ECGImageDataset(paddle.io.Dataset):
         if self.signal_aug is not None:
             signal = self.signal_aug(signal, rng or np.random.default_rng())
         if as_print:
-            key = (self.cfg.train.seed, self.epoch, zlib.crc32(name.encode()))
-            signal = self.as_print.mask(signal, key)
+            signal = self.as_print.mask(signal, self._print_key(name), self.print_layout)
         return render_images(signal, self.cfg)
+
+    def _print_key(self, name: str) -> tuple[int, int, int]:
+        return (self.cfg.train.seed, self.epoch, zlib.crc32(name.encode()))
+
+    def print_layout_of(self, index: int) -> str:
+        """The layout of the print drawn for sample ``index`` this epoch."""
+        return self.as_print.layout_of(self._print_key(self.names[index]))
 
     def shown_as_print(self, index: int) -> bool:
         """Whether sample ``index`` of the current epoch is shown as a print."""

@@ -187,7 +187,8 @@ class PrintAugConfig:
     lead II; the rest missing), drawn per record and epoch, so one run serves MAT records
     and digitised pictures; with a list of layouts each such sample draws one, and with
     ``errors`` the print also carries the digitiser's errors. Image runs (beat
-    renderings from what is shown, R peaks from the longest lead present) and 1-D runs;
+    renderings from what is shown, R peaks from the longest lead present; a cached trunk
+    keeps each record's print in every layout listed) and 1-D runs;
     the feature model has ``features.print_copies`` and ``features.print_errors``."""
 
     p: Probability = 0.0  # share of training samples shown as a print (0: off)

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from .atomic import atomic_path
 from .data import normalize_batch
 from .experiment import ExperimentConfig
+from .prints import print_layouts
 from .trunk_graph import trunk_runner
 
 log = logging.getLogger(__name__)
@@ -96,35 +97,44 @@ def augmented_maps(model, dataset, cfg: ExperimentConfig) -> list[np.ndarray]:
 
 def cached_dataset(model, dataset, cfg: ExperimentConfig) -> CachedTrunkDataset:
     """``dataset`` through the cached trunk: its copies' maps and, for print-aware
-    training (``print_aug.p``), the maps of every record shown as a print."""
+    training (``print_aug.p``), the maps of every record shown as a print in each of
+    ``print_aug.layout`` (each epoch then draws a record's layout as live training does)."""
     if dataset.prints != "drawn":
         return CachedTrunkDataset(augmented_maps(model, dataset, cfg), dataset)
     with _showing_prints(dataset, "none"):
         copies = augmented_maps(model, dataset, cfg)
-    with _showing_prints(dataset, "all"):
-        dataset.set_epoch(0)
-        prints = trunk_maps(model, dataset, cfg)
+    prints = {}
+    for layout in dict.fromkeys(print_layouts(cfg.print_aug.layout)):
+        with _showing_prints(dataset, "all", layout):
+            dataset.set_epoch(0)
+            prints[layout] = trunk_maps(model, dataset, cfg)
     return CachedTrunkDataset(copies, dataset, prints)
 
 
 @contextmanager
-def _showing_prints(dataset, mode: str) -> Iterator[None]:
-    """The image dataset showing its records as prints in ``mode`` ("none", "all")
-    while its maps are computed, then as before."""
-    before, dataset.prints = dataset.prints, mode
+def _showing_prints(dataset, mode: str, layout: str | None = None) -> Iterator[None]:
+    """The image dataset showing its records as prints in ``mode`` ("none", "all"), in
+    ``layout`` when given, while its maps are computed, then as before."""
+    before = dataset.prints, dataset.print_layout
+    dataset.prints, dataset.print_layout = mode, layout
     try:
         yield
     finally:
-        dataset.prints = before
+        dataset.prints, dataset.print_layout = before
 
 
 class CachedTrunkDataset(paddle.io.Dataset):
     """(trunk map as float32, target) of each record, over precomputed maps; with several
     cached augmented copies epoch e serves copy e mod their number; with ``prints`` (the
-    maps of the records shown as prints) each epoch serves ``print_aug.p`` of the records
-    as prints, drawn as the image dataset draws them."""
+    maps of the records shown as prints, by layout) each epoch serves ``print_aug.p`` of
+    the records as prints, in the layout drawn, as the image dataset draws them."""
 
-    def __init__(self, maps: list[np.ndarray], image_dataset, prints: np.ndarray | None = None):
+    def __init__(
+        self,
+        maps: list[np.ndarray],
+        image_dataset,
+        prints: dict[str, np.ndarray] | None = None,
+    ):
         self.copies = maps
         self.maps = maps[0]
         self.images = image_dataset
@@ -140,7 +150,7 @@ class CachedTrunkDataset(paddle.io.Dataset):
     def __getitem__(self, index: int):
         maps = self.maps
         if self.prints is not None and self.images.shown_as_print(index):
-            maps = self.prints
+            maps = self.prints[self.images.print_layout_of(index)]
         x = maps[index].astype(np.float32)
         if self.images.labels is None:
             return (x,)

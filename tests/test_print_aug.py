@@ -83,9 +83,49 @@ def test_cached_trunk_serves_the_drawn_records_print_maps(physionet_t2, tmp_path
     for epoch in range(2):
         ds.set_epoch(epoch)
         for i in range(len(ds)):
-            want = ds.prints[i] if ds.images.shown_as_print(i) else ds.copies[0][i]
+            want = ds.prints["3x4"][i] if ds.images.shown_as_print(i) else ds.copies[0][i]
             assert np.array_equal(ds[i][0], want.astype(np.float32))
-    assert not np.array_equal(ds.prints, ds.copies[0])
+    assert not np.array_equal(ds.prints["3x4"], ds.copies[0])
+
+
+def test_cached_trunk_keeps_every_layouts_print_and_serves_the_drawn_one(physionet_t2, tmp_path):
+    """``print_aug.layout: [3x4, 6x2, 6x2]``: every training record's maps as each
+    layout's print are cached (not one drawn print per record), and each epoch serves a
+    record drawn as a print the map of the layout drawn for it, which is the map of
+    that print rendered live; 6x2 is drawn about twice as often as 3x4."""
+    from ecgplot.model import build_model
+
+    cfg = _beats_config(
+        physionet_t2,
+        tmp_path,
+        "print_aug.p=1.0",
+        "print_aug.layout=[3x4, 6x2, 6x2]",
+        "train.cache_trunk=true",
+        f"train.cache_dir={tmp_path / 'cache'}",
+    )
+    split = load_split(cfg, 0)
+    model = build_model(cfg.model, cfg.num_classes, two_stream=False, views=2)
+    live = ECGImageDataset(cfg, split.train, split.labels, train=True)
+    ds = cached_dataset(model, ECGImageDataset(cfg, split.train, split.labels, train=True), cfg)
+    assert set(ds.prints) == {"3x4", "6x2"}
+    assert not np.array_equal(ds.prints["3x4"], ds.prints["6x2"])
+    drawn = []
+    for epoch in range(6):
+        ds.set_epoch(epoch)
+        for i in range(len(ds)):
+            layout = ds.images.print_layout_of(i)
+            drawn.append(layout)
+            assert np.array_equal(ds[i][0], ds.prints[layout][i].astype(np.float32))
+    assert 0.15 < drawn.count("3x4") / len(drawn) < 0.5, drawn.count("3x4") / len(drawn)
+    # the cached print of a record is what live training renders for that layout
+    index = drawn.index("6x2") % len(ds)
+    live.print_layout = "6x2"
+    record = aiwin.read_record(physionet_t2 / "train" / f"{split.train[index]}.mat").signal
+    masked = record.copy()
+    masked[~printed_mask("6x2", ())] = np.nan
+    assert np.array_equal(
+        live.images(split.train[index], as_print=True)[0][0], render_images(masked, cfg)[0][0]
+    )
 
 
 def test_signal1d_reads_a_print_as_zeros_where_nothing_is_shown(physionet_t2, tmp_path):
