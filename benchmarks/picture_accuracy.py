@@ -223,7 +223,7 @@ def measure(variant: str, task: int, data: Path, truth: dict, args) -> tuple[dic
     for layout, condition in itertools.product(args.layouts, args.conditions):
         tag = picture_dir(Path(), layout, condition).name
         key_tag = f"{layout}_{condition}".replace(" ", "_").replace("/", "")
-        saved = args.out / f"{name}_{tag}_oof_probs.csv"
+        saved = args.out / f"{name}@{tag}_oof_probs.csv"  # "@": variant names hold layouts
         if saved.is_file() and saved.stat().st_mtime > (run_dir / "oof_probs.csv").stat().st_mtime:
             probs = read_probs_frame(saved, task).loc[order].to_numpy()  # this run's, earlier
         else:
