@@ -127,19 +127,22 @@ class AsPrint:
     def shown_as_print(self, seed: int, epoch: int, index: int) -> bool:
         return bool(self.p) and np.random.default_rng([seed, epoch, index, 1]).random() < self.p
 
+    def _draw(self, key: tuple[int, ...]) -> tuple[str, np.random.Generator]:
+        """The layout drawn for ``key`` and the stream its errors are drawn from next."""
+        rng = np.random.default_rng([*key, 2])
+        layouts = print_layouts(self.layout)
+        return layouts[int(rng.integers(len(layouts)))], rng
+
     def layout_of(self, key: tuple[int, ...] = ()) -> str:
         """The layout of the print drawn for ``key`` (seed, epoch, record)."""
-        layouts = print_layouts(self.layout)
-        return layouts[int(np.random.default_rng([*key, 2]).integers(len(layouts)))]
+        return self._draw(key)[0]
 
     def mask(
         self, sig: np.ndarray, key: tuple[int, ...] = (), layout: str | None = None
     ) -> np.ndarray:
         """``sig`` as the print drawn for ``key`` (seed, epoch, record) shows it; ``layout``
         instead of the drawn one (a cached trunk keeps every layout's print)."""
-        rng = np.random.default_rng([*key, 2])
-        layouts = print_layouts(self.layout)
-        drawn = layouts[int(rng.integers(len(layouts)))]  # layout_of's draw, then the errors'
+        drawn, rng = self._draw(key)
         layout = layout or drawn
         return DigitiserErrors()(sig, layout, rng) if self.errors else mask_as_print(sig, layout)
 
