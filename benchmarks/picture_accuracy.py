@@ -10,6 +10,9 @@ print into each condition, digitises it (ecgplot.digitize; cached under --out), 
 every fold of each model's config, and scores each fold model on its own validation
 records from the MAT records and from every picture set (the same records, so the
 difference is paired); each run's picture rows go to its oof_picture_probs.csv.
+``--drawer cart`` prints the hard cases instead (drawers/cart.py, the prints of
+benchmarks/digitize.py --drawer cart: rows as close as carts print them, tall complexes
+crossing the next row; layouts 3x4, 6x2, 12x1, 12x1@10; conditions scan and close-up).
 ``--fuse`` fuses models on pictures: the mean-logit fusion with thresholds chosen on the
 MAT records only, and picture-aware (fusion and thresholds fitted on the MAT and
 picture rows together). Bootstrap 95% intervals. Last line: JSON.
@@ -17,6 +20,7 @@ picture rows together). Bootstrap 95% intervals. Last line: JSON.
     python benchmarks/picture_accuracy.py [--tasks 1 2] [--conditions "phone photo"]
         [--layouts 3x4 6x2 12x1] [--models features signal1d_layouts ...]
         [--fuse features_layouts signal1d_layouts image] [--digitise-only]
+        [--drawer cart --layouts 3x4 --conditions scan close-up]
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from digitize import LAYOUTS, benchmark_style  # noqa: E402
+from digitize import CART_CONDITIONS, CART_LAYOUTS, LAYOUTS, benchmark_style, pictures_of  # noqa: E402
 from drawers.printsim import CONDITIONS, draw_print, photograph  # noqa: E402
 from ecgplot.aiwin import (  # noqa: E402  # noqa: E402
     BadInputError,
@@ -142,29 +146,43 @@ PRINT_AWARE = (
 )
 
 
-def picture_dir(out: Path, layout: str, condition: str) -> Path:
+def picture_dir(out: Path, layout: str, condition: str, drawer: str = "printsim") -> Path:
     """Where the digitised records of one layout and condition are cached."""
     tag = condition.replace(" ", "_").replace("/", "")
+    if drawer == "cart":
+        return out / f"cart_{layout.replace('@', 'at')}_{tag}"
     return out / tag if layout == "3x4" else out / f"{layout}_{tag}"
 
 
-def digitise_job(job: tuple[int, str, np.ndarray, tuple[str, ...], tuple[str, ...], Path]):
+def drawn_pictures(drawer: str, index: int, layout: str, signal: np.ndarray):
+    """(condition, picture, gain) of one record's print in one layout: every condition,
+    in the order and from the seeds of benchmarks/digitize.py."""
+    if drawer == "cart":
+        rng = np.random.default_rng([index, CART_LAYOUTS.index(layout)])
+        for condition, picture, _, _, gain in pictures_of("cart", layout, signal, rng):
+            yield condition, picture, gain
+        return
+    rng = np.random.default_rng([index, LAYOUTS.index(layout)])
+    page = draw_print(signal, benchmark_style(layout, rng))
+    for condition in CONDITIONS:
+        yield condition, photograph(page.image, condition, rng), None
+
+
+def digitise_job(job: tuple[int, str, np.ndarray, tuple[str, ...], tuple[str, ...], Path, str]):
     """Print one record in each layout (the prints of benchmarks/digitize.py), photograph
     it in each condition, digitise, cache; {picture: why refused}."""
-    index, name, signal, layouts, conditions, out = job
+    index, name, signal, layouts, conditions, out, drawer = job
     problems = {}
     for layout in layouts:
-        paths = {c: picture_dir(out, layout, c) / f"{name}.npy" for c in conditions}
+        paths = {c: picture_dir(out, layout, c, drawer) / f"{name}.npy" for c in conditions}
         if all(p.is_file() for p in paths.values()):  # digitised by an earlier run
             continue
-        rng = np.random.default_rng([index, LAYOUTS.index(layout)])
-        page = draw_print(signal, benchmark_style(layout, rng))
-        for condition in CONDITIONS:
-            picture = photograph(page.image, condition, rng)
+        for condition, picture, gain in drawn_pictures(drawer, index, layout, signal):
             if condition not in conditions or paths[condition].is_file():
                 continue
             try:
-                got = digitize_picture(picture, f"{name} ({layout} {condition})").signal
+                source = f"{name} ({layout} {condition})"
+                got = digitize_picture(picture, source, mm_per_mv=gain).signal
             except BadInputError as exc:
                 problems[f"{name} {layout} {condition}"] = exc.problem
                 got = np.full_like(signal, np.nan)  # refused: the model sees nothing
@@ -221,7 +239,7 @@ def measure(variant: str, task: int, data: Path, truth: dict, args) -> tuple[dic
     out = {"MAT": mat.to_numpy()}
     pictures = []
     for layout, condition in itertools.product(args.layouts, args.conditions):
-        tag = picture_dir(Path(), layout, condition).name
+        tag = picture_dir(Path(), layout, condition, args.drawer).name
         key_tag = f"{layout}_{condition}".replace(" ", "_").replace("/", "")
         saved = args.out / f"{name}@{tag}_oof_probs.csv"  # "@": variant names hold layouts
         if saved.is_file() and saved.stat().st_mtime > (run_dir / "oof_probs.csv").stat().st_mtime:
@@ -354,7 +372,13 @@ def main() -> None:
     p.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     p.add_argument("--tasks", type=int, nargs="+", default=[1, 2])
     p.add_argument("--conditions", nargs="+", default=["phone photo", "clean"])
-    p.add_argument("--layouts", nargs="+", default=["3x4"], choices=LAYOUTS)
+    p.add_argument("--layouts", nargs="+", default=["3x4"], choices=CART_LAYOUTS)
+    p.add_argument(
+        "--drawer",
+        choices=["printsim", "cart"],
+        default="printsim",
+        help="who draws the prints: the test drawer, or the cart drawer's hard cases",
+    )
     p.add_argument("--digitise-only", action="store_true", help="fill the picture cache, stop")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--bootstrap", type=int, default=1000)
@@ -372,6 +396,10 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=ROOT / "output" / "benchmarks" / "picture_accuracy")
     args = p.parse_args()
     args.out = args.out.resolve()  # run configs hold absolute paths: reused from any cwd
+    drawn = (CART_LAYOUTS, CART_CONDITIONS) if args.drawer == "cart" else (LAYOUTS, CONDITIONS)
+    for given, known in zip((args.layouts, args.conditions), drawn):
+        if unknown := sorted(set(given) - set(known)):
+            p.error(f"{args.drawer} prints have no {', '.join(unknown)} ({', '.join(known)})")
     setup_logging(args.out / "picture_accuracy.log")
     start = time.perf_counter()
     sources = list_source(args.shared)
@@ -380,7 +408,8 @@ def main() -> None:
     def jobs():
         for i, src in enumerate(sources):
             rec = src.load()
-            yield i, rec.name, rec.signal, tuple(args.layouts), tuple(args.conditions), cache
+            layouts, conditions = tuple(args.layouts), tuple(args.conditions)
+            yield i, rec.name, rec.signal, layouts, conditions, cache, args.drawer
 
     refused: dict[str, str] = {}
     with Pool(args.workers) as pool:
@@ -407,7 +436,7 @@ def main() -> None:
         if len(args.fuse) >= 2:
             lines += fusion_on_pictures(task, measured, args.fuse, truth, args.bootstrap, figures)
     figures["minutes"] = round((time.perf_counter() - start) / 60, 1)
-    print(f"\nout-of-fold over {args.folds} folds, 3x4 + II prints, bootstrap 95% intervals:")
+    print(f"\nout-of-fold over {args.folds} folds, {args.drawer} prints, bootstrap 95% intervals:")
     print("\n".join(lines))
     if refused:
         print(f"refused pictures (count as seeing nothing): {len(refused)}")

@@ -52,47 +52,55 @@ def trace_path(
     column by: where the trace has a gap (faded ink, a grid line taken out), passing
     costs ``SKIP_COST`` a column instead of a jump to text or another row's trace. Until
     it takes its first run the chain may wait on the baseline at the same cost: text
-    beside a row's start (a header, a label) is not where the trace begins."""
+    beside a row's start (a header, a label) is not where the trace begins.
+
+    Each column has a handful of candidates, so the recursion runs on Python floats
+    (numpy's per-call cost on arrays this small was most of a page's reading time)."""
     n = len(runs)
-    cost = None
-    prev_top = prev_bot = None
-    back: list[np.ndarray | None] = [None] * n
-    for c, (top, bot) in enumerate(runs):
-        if cost is None:
-            if len(top) == 0:
+    baseline = float(baseline)
+    back: list[list[int] | None] = [None] * n
+    cost: list[float] = []
+    prev_top: list[float] = []
+    prev_bot: list[float] = []
+    for c, (top_c, bot_c) in enumerate(runs):
+        top, bot = top_c.tolist(), bot_c.tolist()
+        if not cost:
+            if not top:
                 continue
-            prev_top = np.append(top, baseline).astype(float)
-            prev_bot = np.append(bot, baseline).astype(float)
-            cost = BASELINE_WEIGHT * np.abs((prev_top + prev_bot) / 2.0 - baseline)
-            cost[-1] = SKIP_COST
+            prev_top, prev_bot = [*top, baseline], [*bot, baseline]
+            cost = [BASELINE_WEIGHT * abs((t + b) / 2.0 - baseline) for t, b in zip(top, bot)]
+            cost.append(SKIP_COST)
             continue
-        # candidates: this column's runs, "pass by" holding the best chain's place, and
-        # "not started", waiting on the baseline (always the last)
-        held = int(np.argmin(cost))
-        tops = np.append(top, [prev_top[held], baseline])
-        bots = np.append(bot, [prev_bot[held], baseline])
-        node = BASELINE_WEIGHT * np.abs((tops + bots) / 2.0 - baseline)
-        gap = np.maximum(
-            0, np.maximum(tops[None, :] - prev_bot[:, None], prev_top[:, None] - bots[None, :])
-        )
-        total = cost[:, None] + gap
-        total[:, -2:] = np.inf
-        total[held, -2] = cost[held] + SKIP_COST
-        total[-1, -1] = cost[-1] + SKIP_COST
-        back[c] = np.argmin(total, axis=0)
-        cost = total[back[c], np.arange(len(tops))] + node
-        prev_top, prev_bot = tops, bots
+        # candidates: this column's runs, then "pass by" holding the best chain's place,
+        # then "not started", waiting on the baseline
+        held = cost.index(min(cost))
+        new_cost, came_from = [], []
+        for t, b in zip(top, bot):
+            best, arg = np.inf, 0
+            for i, (pc, pt, pb) in enumerate(zip(cost, prev_top, prev_bot)):
+                v = pc + max(0.0, t - pb, pt - b)
+                if v < best:
+                    best, arg = v, i
+            new_cost.append(best + BASELINE_WEIGHT * abs((t + b) / 2.0 - baseline))
+            came_from.append(arg)
+        held_top, held_bot = prev_top[held], prev_bot[held]
+        mid = (held_top + held_bot) / 2.0
+        new_cost.append(cost[held] + SKIP_COST + BASELINE_WEIGHT * abs(mid - baseline))
+        new_cost.append(cost[-1] + SKIP_COST)
+        came_from += [held, len(cost) - 1]
+        back[c], cost = came_from, new_cost
+        prev_top, prev_bot = [*top, held_top, baseline], [*bot, held_bot, baseline]
     out_top, out_bot = np.full(n, np.nan), np.full(n, np.nan)
-    if cost is None:
+    if not cost:
         return out_top, out_bot
-    k = int(np.argmin(cost))
+    k = cost.index(min(cost))
     for c in range(n - 1, -1, -1):
         top, bot = runs[c]
         if k < len(top):
             out_top[c], out_bot[c] = top[k], bot[k]
         if back[c] is None:  # the chain's first column
             break
-        k = int(back[c][k])
+        k = back[c][k]
     return out_top, out_bot
 
 
