@@ -55,7 +55,7 @@ def trace_path(
     beside a row's start (a header, a label) is not where the trace begins.
 
     Each column has a handful of candidates, so the recursion runs on Python floats
-    (numpy's per-call cost on arrays this small was most of a page's reading time)."""
+    (numpy's per-call cost on arrays this small was most of the trace stage's time)."""
     n = len(runs)
     baseline = float(baseline)
     back: list[list[int] | None] = [None] * n
