@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from digitize import CART_CONDITIONS, CART_LAYOUTS, LAYOUTS, benchmark_style, pictures_of  # noqa: E402
-from drawers.printsim import CONDITIONS, draw_print, photograph  # noqa: E402
+from digitize import CART_CONDITIONS, CART_LAYOUTS, LAYOUTS, pictures_of  # noqa: E402
+from drawers.printsim import CONDITIONS  # noqa: E402
 from ecgplot.aiwin import (  # noqa: E402  # noqa: E402
     BadInputError,
     label_matrix,
@@ -155,17 +155,11 @@ def picture_dir(out: Path, layout: str, condition: str, drawer: str = "printsim"
 
 
 def drawn_pictures(drawer: str, index: int, layout: str, signal: np.ndarray):
-    """(condition, picture, gain) of one record's print in one layout: every condition,
-    in the order and from the seeds of benchmarks/digitize.py."""
-    if drawer == "cart":
-        rng = np.random.default_rng([index, CART_LAYOUTS.index(layout)])
-        for condition, picture, _, _, gain in pictures_of("cart", layout, signal, rng):
-            yield condition, picture, gain
-        return
-    rng = np.random.default_rng([index, LAYOUTS.index(layout)])
-    page = draw_print(signal, benchmark_style(layout, rng))
-    for condition in CONDITIONS:
-        yield condition, photograph(page.image, condition, rng), None
+    """(condition, picture, gain) of one record's print in one layout: every condition of
+    :func:`digitize.pictures_of`, from the seeds of benchmarks/digitize.py."""
+    rng = np.random.default_rng([index, CART_LAYOUTS.index(layout)])
+    for condition, picture, _, _, gain in pictures_of(drawer, layout, signal, rng):
+        yield condition, picture, gain
 
 
 def digitise_job(job: tuple[int, str, np.ndarray, tuple[str, ...], tuple[str, ...], Path, str]):
